@@ -1,0 +1,36 @@
+/*
+ * Test hooks of stable-connection. NOT FOR PRODUCTION: a predictable random
+ * source makes every key and challenge predictable.
+ *
+ * Keys and challenges normally come from getrandom(). A test that must replay a
+ * recorded session byte for byte installs its own source for each side; the
+ * library then draws, in order, the values PROTOCOL.md section 7 lists:
+ * client: one private key per new-connection handshake;
+ * server: private key then challenge for a new connection, one challenge for an
+ * accepted reuse request, nothing for a refused one.
+ */
+#ifndef STABLE_CONNECTION_TESTING_H
+#define STABLE_CONNECTION_TESTING_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SC_RANDOM_SERVER 0 /* draws made by any connection_pool */
+#define SC_RANDOM_CLIENT 1 /* draws made by any connection */
+
+typedef uint64_t (*sc_random_fn)(void *user_data);
+
+/*
+ * Process-wide: installs `fn` as the source of the given side's draws, or
+ * restores getrandom() when fn is NULL. Returns SC_OK or SC_ERR_INVALID_ARGUMENT.
+ */
+int sc_testing_set_random(int side, sc_random_fn fn, void *user_data);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,31 @@
+// Little-endian integer encoding, as every integer on the wire is.
+#ifndef SC_BYTES_H
+#define SC_BYTES_H
+
+#include <cstdint>
+#include <vector>
+
+namespace sc {
+
+inline uint64_t load_le64(const uint8_t *p) {
+  uint64_t v = 0;
+  for (int k = 7; k >= 0; --k) v = (v << 8) | p[k];
+  return v;
+}
+
+inline uint32_t load_le32(const uint8_t *p) {
+  return static_cast<uint32_t>(p[0]) | static_cast<uint32_t>(p[1]) << 8 |
+         static_cast<uint32_t>(p[2]) << 16 | static_cast<uint32_t>(p[3]) << 24;
+}
+
+inline void append_le64(std::vector<uint8_t> &out, uint64_t v) {
+  for (int k = 0; k < 8; ++k) out.push_back(static_cast<uint8_t>(v >> (8 * k)));
+}
+
+inline void append_le32(std::vector<uint8_t> &out, uint32_t v) {
+  for (int k = 0; k < 4; ++k) out.push_back(static_cast<uint8_t>(v >> (8 * k)));
+}
+
+}  // namespace sc
+
+#endif

@@ -1,0 +1,191 @@
+#include "client.h"
+
+#include <algorithm>
+
+#include "bytes.h"
+#include "crypto/dh64.h"
+#include "crypto/hash64.h"
+#include "random.h"
+
+namespace sc {
+
+namespace {
+
+constexpr size_t kReplySize = 16;
+// connection_message.sz is an int: no message may be larger than this.
+constexpr size_t kMaxMessage = size_t{1} << 30;
+
+}  // namespace
+
+Client::Client(size_t window) : window_(window), resend_(window) { start_new_session(); }
+
+bool Client::set_window(size_t bytes) {
+  if (resend_.end() > 0) return false;
+  window_ = bytes;
+  resend_.reset(bytes);
+  return true;
+}
+
+std::vector<uint8_t> &Client::out_buffer() {
+  if (out_.empty() || out_.back().size() >= kMaxMessage) out_.emplace_back();
+  return out_.back();
+}
+
+void Client::start_new_session() {
+  private_key_ = random_nonzero_u64(RandomSide::kClient);
+  has_session_ = false;
+  state_ = State::kOpening;
+  reply_have_ = 0;
+  std::vector<uint8_t> &out = out_buffer();
+  append_le64(out, 0);
+  append_le64(out, dh64::public_key(private_key_));
+}
+
+void Client::handshake() {
+  if (state_ == State::kDead) return;
+  out_.clear();
+  // A reuse request that says "received 0" would read as a new connection, so
+  // a client that has received nothing must start over (PROTOCOL.md 3.3).
+  if (!has_session_ || received_ == 0) {
+    start_new_session();
+    return;
+  }
+  state_ = State::kResuming;
+  reply_have_ = 0;
+  std::vector<uint8_t> &out = out_buffer();
+  append_le64(out, received_);
+  append_le32(out, fp_boundary_);
+}
+
+void Client::send(const uint8_t *data, size_t n) {
+  if (state_ == State::kDead) return;
+  if (n == 0) {
+    handshake();
+    return;
+  }
+  if (!data) return;
+  if (state_ == State::kEstablished)
+    encrypt_and_queue(data, n);
+  else
+    pending_.insert(pending_.end(), data, data + n);
+}
+
+void Client::encrypt_and_queue(const uint8_t *data, size_t n) {
+  while (n > 0) {
+    std::vector<uint8_t> &out = out_buffer();
+    const size_t chunk = std::min(n, kMaxMessage - out.size());
+    const size_t at = out.size();
+    out.resize(at + chunk);
+    encoder_.apply(data, out.data() + at, chunk);
+    resend_.append(out.data() + at, chunk);
+    data += chunk;
+    n -= chunk;
+  }
+}
+
+void Client::flush_pending() {
+  if (pending_.empty()) return;
+  std::vector<uint8_t> pending;
+  pending.swap(pending_);
+  encrypt_and_queue(pending.data(), pending.size());
+}
+
+void Client::receive(const uint8_t *data, size_t n) {
+  if (state_ == State::kDead || n == 0 || !data) return;
+  if (state_ != State::kEstablished) {
+    const size_t take = std::min(n, kReplySize - reply_have_);
+    std::copy(data, data + take, reply_ + reply_have_);
+    reply_have_ = static_cast<uint8_t>(reply_have_ + take);
+    data += take;
+    n -= take;
+    if (reply_have_ < kReplySize) return;
+    if (state_ == State::kOpening)
+      on_new_reply();
+    else
+      on_reuse_reply();
+    if (state_ != State::kEstablished) return;
+  }
+  if (n > 0) deliver(data, n);
+}
+
+void Client::on_new_reply() {
+  const uint64_t server_public = load_le64(reply_);
+  const uint64_t challenge = load_le64(reply_ + 8);
+  secret_ = dh64::shared_secret(server_public, private_key_);
+  encoder_ = StreamCipher(secret_);
+  decoder_ = StreamCipher(secret_);
+  fp_running_ = fp_boundary_ = decoder_.initial_fingerprint();
+  resend_.reset(window_);
+  received_ = 0;
+  has_session_ = true;
+  state_ = State::kEstablished;
+  append_le64(out_buffer(), hash64(challenge, secret_));
+  flush_pending();
+}
+
+void Client::on_reuse_reply() {
+  const uint64_t server_received = load_le64(reply_);
+  const uint64_t challenge = load_le64(reply_ + 8);
+  // The server must be missing only bytes we still hold.
+  if (!resend_.holds_from(server_received)) {
+    die();
+    return;
+  }
+  state_ = State::kEstablished;
+  std::vector<uint8_t> &out = out_buffer();
+  append_le64(out, hash64(challenge, secret_));
+  const ResendBuffer::Span missed = resend_.range_from(server_received);
+  out.insert(out.end(), missed.first, missed.first + missed.first_size);
+  out.insert(out.end(), missed.second, missed.second + missed.second_size);
+  flush_pending();
+}
+
+void Client::deliver(const uint8_t *data, size_t n) {
+  while (n > 0) {
+    if (in_.empty() || in_.back().empty() || in_.back().size() >= kMaxMessage) in_.emplace_back();
+    std::vector<uint8_t> &dst = in_.back();
+    // Pieces end on 256-byte boundaries of the stream, where the fingerprint
+    // a later reuse request names is taken.
+    const size_t room = static_cast<size_t>(kBoundary - received_ % kBoundary);
+    const size_t chunk = std::min({n, room, kMaxMessage - dst.size()});
+    const size_t at = dst.size();
+    dst.resize(at + chunk);
+    if (form_ == FingerprintForm::kCiphertext)
+      decoder_.apply(data, dst.data() + at, chunk, &fp_running_, nullptr);
+    else
+      decoder_.apply(data, dst.data() + at, chunk, nullptr, &fp_running_);
+    received_ += chunk;
+    if (received_ % kBoundary == 0) fp_boundary_ = fp_running_;
+    data += chunk;
+    n -= chunk;
+  }
+}
+
+void Client::die() {
+  state_ = State::kDead;
+  out_.clear();
+  pending_.clear();
+  in_.emplace_back();  // the empty IN message that reports the end
+}
+
+void Client::drop() {
+  if (state_ == State::kDead) return;
+  die();
+}
+
+Client::Message Client::poll() {
+  Message m;
+  std::deque<std::vector<uint8_t>> *queue = !out_.empty() ? &out_ : !in_.empty() ? &in_ : nullptr;
+  if (!queue) {
+    current_.clear();
+    return m;
+  }
+  current_ = std::move(queue->front());
+  queue->pop_front();
+  m.kind = queue == &out_ ? Kind::kOut : Kind::kIn;
+  m.data = current_.empty() ? nullptr : current_.data();
+  m.size = current_.size();
+  return m;
+}
+
+}  // namespace sc

@@ -1,0 +1,90 @@
+// The client side of a stable connection: opens a session, and after the
+// application connects a new socket, resumes it, resending what the server
+// missed. Sans-IO like the server.
+#ifndef SC_CLIENT_H
+#define SC_CLIENT_H
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <vector>
+
+#include "config.h"
+#include "crypto/stream_cipher.h"
+#include "resend_buffer.h"
+
+namespace sc {
+
+class Client {
+ public:
+  enum class Kind { kEmpty, kIn, kOut };
+  struct Message {
+    Kind kind = Kind::kEmpty;
+    const uint8_t *data = nullptr;
+    size_t size = 0;  // kIn with size 0: the connection is dead
+  };
+  enum class State { kOpening, kResuming, kEstablished, kDead };
+  // Which stream a reuse request's fingerprint is computed over. This library
+  // sends the ciphertext form, which every server accepts; the reference client
+  // used the plaintext, which only this library's server accepts.
+  enum class FingerprintForm { kCiphertext, kPlaintext };
+
+  // Queues a new-connection handshake at once.
+  explicit Client(size_t window = kDefaultWindow);
+  Client(const Client &) = delete;
+  Client &operator=(const Client &) = delete;
+
+  // A new socket replaces the old one: unsent output is dropped and a reuse
+  // request (or, if nothing was ever received, a new handshake) is queued.
+  void handshake();
+  void send(const uint8_t *data, size_t n);
+  void receive(const uint8_t *data, size_t n);
+  // The application gives up: one final IN message of size 0, input ignored.
+  void drop();
+  // One message per call; the data stays valid until the next poll().
+  Message poll();
+
+  // False once data has been sent: the window can no longer change.
+  bool set_window(size_t bytes);
+  void set_fingerprint_form(FingerprintForm form) { form_ = form; }
+
+  State state() const { return state_; }
+  uint64_t sent() const { return resend_.end(); }
+  uint64_t received() const { return received_; }
+  size_t held() const { return resend_.held(); }
+
+ private:
+  void start_new_session();
+  void on_reply(const uint8_t *data, size_t n);
+  void on_new_reply();
+  void on_reuse_reply();
+  void encrypt_and_queue(const uint8_t *data, size_t n);
+  void flush_pending();
+  void deliver(const uint8_t *data, size_t n);
+  void die();
+  std::vector<uint8_t> &out_buffer();
+
+  State state_ = State::kOpening;
+  FingerprintForm form_ = FingerprintForm::kCiphertext;
+  size_t window_;
+  bool has_session_ = false;
+  uint64_t private_key_ = 0;
+  uint64_t secret_ = 0;
+  StreamCipher encoder_;  // client->server
+  StreamCipher decoder_;  // server->client
+  ResendBuffer resend_;   // client->server ciphertext
+  uint64_t received_ = 0;
+  uint32_t fp_running_ = 0;   // server->client fingerprint, current position
+  uint32_t fp_boundary_ = 0;  // ... at the last 256-byte boundary <= received_
+  std::vector<uint8_t> pending_;  // plaintext sent before the handshake completed
+  uint8_t reply_[16];
+  uint8_t reply_have_ = 0;
+
+  std::deque<std::vector<uint8_t>> out_;
+  std::deque<std::vector<uint8_t>> in_;
+  std::vector<uint8_t> current_;
+};
+
+}  // namespace sc
+
+#endif

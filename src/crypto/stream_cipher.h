@@ -1,0 +1,43 @@
+// The stream cipher of protocol version 1: an RC4 variant without key
+// schedule shuffle, keyed by hash64(key, 0), plus the running 32-bit
+// "fingerprint" that reuse requests use to name a position in a stream.
+#ifndef SC_CRYPTO_STREAM_CIPHER_H
+#define SC_CRYPTO_STREAM_CIPHER_H
+
+#include <cstddef>
+#include <cstdint>
+
+namespace sc {
+
+inline uint32_t fingerprint_step(uint32_t f, uint8_t byte) {
+  return ((f << 4) | (f >> 28)) ^ byte;
+}
+
+uint32_t fingerprint_update(uint32_t f, const uint8_t *data, size_t n);
+
+class StreamCipher {
+ public:
+  StreamCipher() : StreamCipher(0) {}
+  explicit StreamCipher(uint64_t key);
+
+  // The fingerprint of an empty stream under this key.
+  uint32_t initial_fingerprint() const { return initial_fingerprint_; }
+
+  // XORs the keystream over `in` into `out` (they may be the same buffer).
+  // When given, *fp_in runs over the input bytes and *fp_out over the output.
+  void apply(const uint8_t *in, uint8_t *out, size_t n, uint32_t *fp_in = nullptr,
+             uint32_t *fp_out = nullptr);
+
+ private:
+  template <bool kTrackIn, bool kTrackOut>
+  void apply_impl(const uint8_t *in, uint8_t *out, size_t n, uint32_t *fp_in, uint32_t *fp_out);
+
+  uint8_t s_[256];
+  uint8_t i_ = 0;
+  uint8_t j_ = 0;
+  uint32_t initial_fingerprint_ = 0;
+};
+
+}  // namespace sc
+
+#endif

@@ -1,0 +1,492 @@
+#include "server.h"
+
+#include <algorithm>
+#include <climits>
+#include <stdexcept>
+
+#include "bytes.h"
+#include "crypto/dh64.h"
+#include "crypto/hash64.h"
+#include "crypto/stream_cipher.h"
+#include "random.h"
+#include "resend_buffer.h"
+
+namespace sc {
+
+namespace {
+
+constexpr size_t kNewRequestSize = 16;    // LE64(0), LE64(client public key)
+constexpr size_t kReuseRequestSize = 12;  // LE64(recv_count), LE32(fingerprint)
+constexpr size_t kAuthSize = 8;           // LE64(hash64(challenge, secret))
+
+// Fingerprints of the server->client stream at one 256-byte boundary, over
+// the ciphertext (what this library's and the reference's servers record) and
+// over the plaintext (what the reference's client computes).
+struct Boundary {
+  uint32_t cipher;
+  uint32_t plain;
+};
+
+// A queue of boundaries, oldest first, grown on demand.
+class BoundaryRing {
+ public:
+  size_t size() const { return count_; }
+  const Boundary &operator[](size_t k) const { return items_[(head_ + k) & (items_.size() - 1)]; }
+  void push_back(Boundary b) {
+    if (count_ == items_.size()) grow();
+    items_[(head_ + count_) & (items_.size() - 1)] = b;
+    ++count_;
+  }
+  void pop_front() {
+    head_ = (head_ + 1) & (items_.size() - 1);
+    --count_;
+  }
+
+ private:
+  void grow() {
+    std::vector<Boundary> bigger(items_.empty() ? 2 : items_.size() * 2);
+    for (size_t k = 0; k < count_; ++k) bigger[k] = (*this)[k];
+    items_.swap(bigger);
+    head_ = 0;
+  }
+  std::vector<Boundary> items_;  // size is a power of two
+  size_t head_ = 0;
+  size_t count_ = 0;
+};
+
+}  // namespace
+
+struct Session {
+  Session(int id_, uint64_t secret_, size_t window)
+      : id(id_), secret(secret_), encoder(secret_), decoder(secret_), resend(window) {
+    fp_cipher = fp_plain = encoder.initial_fingerprint();
+    boundaries.push_back(Boundary{fp_cipher, fp_plain});
+  }
+
+  uint64_t sent() const { return resend.end(); }
+
+  int id;
+  uint64_t secret;             // the DH shared secret, which auth codes prove
+  int fd = -1;                 // -1: detached
+  StreamCipher encoder;        // server->client
+  StreamCipher decoder;        // client->server
+  uint32_t fp_cipher;          // running fingerprints of the server->client stream
+  uint32_t fp_plain;
+  ResendBuffer resend;         // server->client ciphertext
+  BoundaryRing boundaries;     // at positions first_boundary, +256, ...
+  uint64_t first_boundary = 0;
+  uint64_t received = 0;       // client->server bytes decrypted
+  uint64_t skip = 0;           // resent bytes on the new socket that were already received
+  uint64_t sent_at_detach = 0;
+  uint64_t detached_at_ms = 0;
+};
+
+struct Server::Handshake {
+  enum class Stage : uint8_t { kRequest, kAuth };
+  Stage stage = Stage::kRequest;
+  bool reuse = false;
+  uint8_t have = 0;
+  uint8_t buf[16];
+  uint64_t started_ms = 0;
+  uint64_t secret = 0;       // new connection: the DH shared secret
+  uint64_t challenge = 0;
+  int session_id = 0;        // reuse: the session the client named
+  uint64_t client_received = 0;  // reuse: server->client bytes the client has
+  uint64_t told_received = 0;    // reuse: client->server bytes we said we have
+};
+
+struct Server::Socket {
+  enum class Kind : uint8_t { kHandshake, kAttached, kClosing };
+  Kind kind = Kind::kHandshake;
+  uint32_t queued_out = 0;  // OUT messages for this fd not yet polled
+  int session_id = 0;       // kAttached
+  Handshake hs;
+};
+
+Server::Server() = default;
+Server::~Server() = default;
+
+size_t Server::handshake_count() const {
+  return static_cast<size_t>(std::count_if(sockets_.begin(), sockets_.end(), [](const auto &kv) {
+    return kv.second.kind == Socket::Kind::kHandshake;
+  }));
+}
+
+int Server::session_fd(int id) const {
+  auto it = sessions_.find(id);
+  return it == sessions_.end() ? -1 : it->second->fd;
+}
+
+size_t Server::session_held(int id) const {
+  auto it = sessions_.find(id);
+  return it == sessions_.end() ? 0 : it->second->resend.held();
+}
+
+Session *Server::find_session(int id) {
+  auto it = sessions_.find(id);
+  return it == sessions_.end() ? nullptr : it->second.get();
+}
+
+// ---------------------------------------------------------------- output
+
+std::vector<uint8_t> &Server::out_buffer(int fd) {
+  // Consecutive writes to one socket travel as one message.
+  if (!out_.empty() && out_.back().fd == fd && !out_.back().close) return out_.back().bytes;
+  out_.push_back(Out{fd, false, {}});
+  auto it = sockets_.find(fd);
+  if (it != sockets_.end()) ++it->second.queued_out;
+  return out_.back().bytes;
+}
+
+void Server::purge_output(int fd) {
+  out_.erase(std::remove_if(out_.begin(), out_.end(), [fd](const Out &o) { return o.fd == fd; }),
+             out_.end());
+  auto it = sockets_.find(fd);
+  if (it != sockets_.end()) it->second.queued_out = 0;
+}
+
+void Server::close_socket(int fd) {
+  auto it = sockets_.find(fd);
+  if (it == sockets_.end() || it->second.kind == Socket::Kind::kClosing) return;
+  if (it->second.kind == Socket::Kind::kAttached) {
+    if (Session *s = find_session(it->second.session_id)) detach(*s);
+  }
+  purge_output(fd);
+  it->second.kind = Socket::Kind::kClosing;
+  it->second.queued_out = 1;
+  out_.push_back(Out{fd, true, {}});
+}
+
+Server::Message Server::poll() {
+  Message m;
+  if (!out_.empty()) {
+    Out &o = out_.front();
+    current_ = std::move(o.bytes);
+    m.kind = Kind::kOut;
+    m.id = o.fd;
+    m.data = current_.empty() ? nullptr : current_.data();
+    m.size = current_.size();
+    auto it = sockets_.find(o.fd);
+    if (it != sockets_.end()) {
+      if (it->second.queued_out > 0) --it->second.queued_out;
+      // Once the close is handed out the pool forgets the fd.
+      if (o.close) sockets_.erase(it);
+    }
+    out_.pop_front();
+    return m;
+  }
+  if (!in_.empty()) {
+    In &i = in_.front();
+    current_ = std::move(i.bytes);
+    m.kind = Kind::kIn;
+    m.id = i.id;
+    m.data = current_.data();
+    m.size = current_.size();
+    in_.pop_front();
+    return m;
+  }
+  current_.clear();
+  return m;
+}
+
+// ---------------------------------------------------------------- input
+
+Server::Socket &Server::new_socket(int fd) {
+  Socket &sock = sockets_[fd];
+  sock = Socket{};
+  sock.hs.started_ms = clock_.now();
+  return sock;
+}
+
+void Server::receive(int fd, const uint8_t *data, size_t n) {
+  if (n == 0) return;
+  auto it = sockets_.find(fd);
+  Socket &sock = it == sockets_.end() ? new_socket(fd) : it->second;
+  switch (sock.kind) {
+    case Socket::Kind::kClosing:
+      return;  // the pool already gave up on this socket
+    case Socket::Kind::kAttached:
+      if (Session *s = find_session(sock.session_id)) feed_session(*s, data, n);
+      return;
+    case Socket::Kind::kHandshake:
+      feed_handshake(fd, sock, data, n);
+      return;
+  }
+}
+
+void Server::socket_closed(int fd) {
+  auto it = sockets_.find(fd);
+  if (it == sockets_.end()) return;
+  if (it->second.kind == Socket::Kind::kAttached) {
+    if (Session *s = find_session(it->second.session_id)) detach(*s);
+  }
+  purge_output(fd);
+  sockets_.erase(fd);
+}
+
+void Server::feed_handshake(int fd, Socket &sock, const uint8_t *data, size_t n) {
+  // The client sends nothing until it has read our answer, which cannot have
+  // happened while the answer is still queued here: such a peer is not
+  // following the protocol.
+  if (sock.queued_out > 0) {
+    close_socket(fd);
+    return;
+  }
+  Handshake &hs = sock.hs;
+  if (hs.stage == Handshake::Stage::kRequest) {
+    if (!read_request(sock, data, n, fd)) return;
+    if (hs.reuse)
+      answer_reuse(fd, sock);
+    else
+      answer_new(fd, sock);
+    return;
+  }
+  const size_t take = std::min(n, kAuthSize - hs.have);
+  std::copy(data, data + take, hs.buf + hs.have);
+  hs.have = static_cast<uint8_t>(hs.have + take);
+  data += take;
+  n -= take;
+  if (hs.have < kAuthSize) return;
+  if (hs.reuse)
+    finish_reuse(fd, sock, data, n);
+  else
+    finish_new(fd, sock, data, n);
+}
+
+// Buffers the first request; true once it is complete. Closes the socket
+// (and returns false) when the client sent more than the request.
+bool Server::read_request(Socket &sock, const uint8_t *&data, size_t &n, int fd) {
+  Handshake &hs = sock.hs;
+  // The first 8 bytes tell the kind: LE64(0) opens a new session.
+  if (hs.have < 8) {
+    const size_t take = std::min(n, size_t{8} - hs.have);
+    std::copy(data, data + take, hs.buf + hs.have);
+    hs.have = static_cast<uint8_t>(hs.have + take);
+    data += take;
+    n -= take;
+    if (hs.have < 8) return false;
+    hs.reuse = load_le64(hs.buf) != 0;
+  }
+  const size_t size = hs.reuse ? kReuseRequestSize : kNewRequestSize;
+  if (hs.have + n > size) {
+    close_socket(fd);
+    return false;
+  }
+  std::copy(data, data + n, hs.buf + hs.have);
+  hs.have = static_cast<uint8_t>(hs.have + n);
+  data += n;
+  n = 0;
+  return hs.have == size;
+}
+
+void Server::answer_new(int fd, Socket &sock) {
+  Handshake &hs = sock.hs;
+  uint64_t client_public = load_le64(hs.buf + 8);
+  if (client_public == 0) client_public = 1;
+  const uint64_t private_key = random_nonzero_u64(RandomSide::kServer);
+  hs.challenge = random_u64(RandomSide::kServer);
+  hs.secret = dh64::shared_secret(client_public, private_key);
+  hs.stage = Handshake::Stage::kAuth;
+  hs.have = 0;
+  std::vector<uint8_t> &out = out_buffer(fd);
+  append_le64(out, dh64::public_key(private_key));
+  append_le64(out, hs.challenge);
+}
+
+void Server::answer_reuse(int fd, Socket &sock) {
+  Handshake &hs = sock.hs;
+  const uint64_t client_received = load_le64(hs.buf);
+  const uint32_t fp = load_le32(hs.buf + 8);
+  Session *s = find_reusable(client_received, fp);
+  if (!s) {
+    close_socket(fd);
+    return;
+  }
+  hs.challenge = random_u64(RandomSide::kServer);
+  hs.session_id = s->id;
+  hs.client_received = client_received;
+  hs.told_received = s->received;
+  hs.stage = Handshake::Stage::kAuth;
+  hs.have = 0;
+  std::vector<uint8_t> &out = out_buffer(fd);
+  append_le64(out, s->received);
+  append_le64(out, hs.challenge);
+}
+
+void Server::finish_new(int fd, Socket &sock, const uint8_t *data, size_t n) {
+  const Handshake &hs = sock.hs;
+  if (!codes_equal(load_le64(hs.buf), hash64(hs.challenge, hs.secret))) {
+    close_socket(fd);
+    return;
+  }
+  const int id = allocate_id();
+  auto session = std::make_unique<Session>(id, hs.secret, window_);
+  Session &s = *session;
+  sessions_.emplace(id, std::move(session));
+  index_.insert(0, s.fp_cipher, id);
+  attach(s, fd, sock);
+  if (n > 0) feed_session(s, data, n);
+}
+
+void Server::finish_reuse(int fd, Socket &sock, const uint8_t *data, size_t n) {
+  const Handshake hs = sock.hs;
+  Session *s = find_session(hs.session_id);
+  // The session may have ended, or sent so much since the request that the
+  // bytes the client misses are gone: either way it cannot resume.
+  if (!s || !codes_equal(load_le64(hs.buf), hash64(hs.challenge, s->secret)) ||
+      !s->resend.holds_from(hs.client_received)) {
+    close_socket(fd);
+    return;
+  }
+  if (s->fd >= 0) close_socket(s->fd);
+  attach(*s, fd, sock);
+  // The old socket may have delivered more after we answered; the client
+  // resends from what we told it, so that overlap must not be decrypted twice.
+  s->skip = s->received - hs.told_received;
+  const ResendBuffer::Span missed = s->resend.range_from(hs.client_received);
+  if (missed.first_size + missed.second_size > 0) {
+    std::vector<uint8_t> &out = out_buffer(fd);
+    out.insert(out.end(), missed.first, missed.first + missed.first_size);
+    out.insert(out.end(), missed.second, missed.second + missed.second_size);
+  }
+  if (n > 0) feed_session(*s, data, n);
+}
+
+void Server::feed_session(Session &s, const uint8_t *data, size_t n) {
+  if (s.skip > 0) {
+    const size_t drop = static_cast<size_t>(std::min<uint64_t>(s.skip, n));
+    s.skip -= drop;
+    data += drop;
+    n -= drop;
+    if (n == 0) return;
+  }
+  std::vector<uint8_t> *dst;
+  if (!in_.empty() && in_.back().id == s.id) {
+    dst = &in_.back().bytes;
+  } else {
+    in_.push_back(In{s.id, {}});
+    dst = &in_.back().bytes;
+  }
+  const size_t at = dst->size();
+  dst->resize(at + n);
+  s.decoder.apply(data, dst->data() + at, n);
+  s.received += n;
+}
+
+// ---------------------------------------------------------------- sessions
+
+int Server::allocate_id() {
+  if (sessions_.size() >= static_cast<size_t>(INT_MAX - 1)) throw std::length_error("no free session id");
+  for (;;) {
+    const int id = next_id_;
+    next_id_ = id >= INT_MAX - 1 ? 1 : id + 1;
+    if (!sessions_.count(id)) return id;
+  }
+}
+
+void Server::attach(Session &s, int fd, Socket &sock) {
+  s.fd = fd;
+  sock.kind = Socket::Kind::kAttached;
+  sock.session_id = s.id;
+}
+
+void Server::detach(Session &s) {
+  s.fd = -1;
+  s.sent_at_detach = s.sent();
+  s.detached_at_ms = clock_.now();
+  s.skip = 0;
+}
+
+Session *Server::find_reusable(uint64_t recv_count, uint32_t fp) {
+  const uint64_t boundary = recv_count - recv_count % kBoundary;
+  const int id = index_.find(boundary, fp, [&](int candidate) {
+    const Session *s = find_session(candidate);
+    if (!s || !s->resend.holds_from(recv_count) || boundary < s->first_boundary) return false;
+    const uint64_t k = (boundary - s->first_boundary) / kBoundary;
+    if (k >= s->boundaries.size()) return false;
+    return s->boundaries[k].cipher == fp || s->boundaries[k].plain == fp;
+  });
+  return id ? find_session(id) : nullptr;
+}
+
+void Server::record_boundary(Session &s) {
+  const uint64_t pos = s.first_boundary + s.boundaries.size() * kBoundary;
+  s.boundaries.push_back(Boundary{s.fp_cipher, s.fp_plain});
+  index_.insert(pos, s.fp_cipher, s.id);
+  if (s.fp_plain != s.fp_cipher) index_.insert(pos, s.fp_plain, s.id);
+}
+
+void Server::trim_boundaries(Session &s) {
+  // A reuse request names the boundary at or below its position, and only
+  // positions from resend.begin() on can be resumed.
+  const uint64_t lowest = s.resend.begin() - s.resend.begin() % kBoundary;
+  while (s.first_boundary < lowest && s.boundaries.size() > 0) {
+    const Boundary &b = s.boundaries[0];
+    index_.erase(s.first_boundary, b.cipher, s.id);
+    if (b.plain != b.cipher) index_.erase(s.first_boundary, b.plain, s.id);
+    s.boundaries.pop_front();
+    s.first_boundary += kBoundary;
+  }
+}
+
+void Server::free_session(int id) {
+  auto it = sessions_.find(id);
+  if (it == sessions_.end()) return;
+  Session &s = *it->second;
+  if (s.fd >= 0) close_socket(s.fd);
+  for (size_t k = 0; k < s.boundaries.size(); ++k) {
+    const uint64_t pos = s.first_boundary + k * kBoundary;
+    index_.erase(pos, s.boundaries[k].cipher, id);
+    if (s.boundaries[k].plain != s.boundaries[k].cipher) index_.erase(pos, s.boundaries[k].plain, id);
+  }
+  sessions_.erase(it);
+}
+
+void Server::send(int id, const uint8_t *data, size_t n) {
+  Session *s = find_session(id);
+  if (!s || n == 0 || !data) return;
+  std::vector<uint8_t> scratch;
+  std::vector<uint8_t> &out = s->fd >= 0 ? out_buffer(s->fd) : scratch;
+  const size_t at = out.size();
+  out.resize(at + n);
+  uint8_t *cipher = out.data() + at;
+  // Encrypt in pieces that end on 256-byte boundaries of the stream, where
+  // both fingerprints are recorded.
+  for (size_t done = 0; done < n;) {
+    const uint64_t pos = s->sent();
+    const size_t room = static_cast<size_t>(kBoundary - pos % kBoundary);
+    const size_t chunk = std::min(room, n - done);
+    s->encoder.apply(data + done, cipher + done, chunk, &s->fp_plain, &s->fp_cipher);
+    s->resend.append(cipher + done, chunk);
+    done += chunk;
+    if (s->sent() % kBoundary == 0) {
+      record_boundary(*s);
+      trim_boundaries(*s);
+    }
+  }
+  trim_boundaries(*s);
+  // Detached with more unsent data than the window: the client can never get
+  // all of it back, so the session cannot resume.
+  if (s->fd < 0 && s->sent() - s->sent_at_detach > s->resend.window()) free_session(id);
+}
+
+void Server::close_session(int id) { free_session(id); }
+
+void Server::timeout() {
+  const uint64_t now = clock_.now();
+  std::vector<int> overdue;
+  for (const auto &kv : sockets_) {
+    if (kv.second.kind == Socket::Kind::kHandshake && now - kv.second.hs.started_ms > handshake_timeout_ms_)
+      overdue.push_back(kv.first);
+  }
+  for (int fd : overdue) close_socket(fd);
+  if (reuse_timeout_ms_ == 0) return;
+  std::vector<int> expired;
+  for (const auto &kv : sessions_) {
+    const Session &s = *kv.second;
+    if (s.fd < 0 && now - s.detached_at_ms > reuse_timeout_ms_) expired.push_back(kv.first);
+  }
+  for (int id : expired) free_session(id);
+}
+
+}  // namespace sc

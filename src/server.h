@@ -1,0 +1,121 @@
+// The server side of a stable connection pool: one handshake state machine per
+// socket, a table of sessions, and the fingerprint index that finds the session
+// a reconnecting client names. Sans-IO: bytes in through receive(), bytes and
+// decrypted data out through poll().
+#ifndef SC_SERVER_H
+#define SC_SERVER_H
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+#include "clock.h"
+#include "config.h"
+#include "fingerprint_index.h"
+
+namespace sc {
+
+struct Session;
+
+class Server {
+ public:
+  enum class Kind { kEmpty, kIn, kOut };
+  struct Message {
+    Kind kind = Kind::kEmpty;
+    int id = 0;  // session id for kIn, socket fd for kOut
+    const uint8_t *data = nullptr;
+    size_t size = 0;  // kOut with size 0: close the fd
+  };
+
+  Server();
+  ~Server();
+  Server(const Server &) = delete;
+  Server &operator=(const Server &) = delete;
+
+  // Bytes read from socket `fd`; an fd the pool does not know starts a handshake.
+  void receive(int fd, const uint8_t *data, size_t n);
+  // The application's socket `fd` is gone; the number may come back as a new socket.
+  void socket_closed(int fd);
+  // Application data for session `id`; unknown ids are ignored.
+  void send(int id, const uint8_t *data, size_t n);
+  // Ends session `id`, closing its socket if it has one.
+  void close_session(int id);
+  // One message per call; the data stays valid until the next poll().
+  Message poll();
+  // Closes overdue handshakes and frees sessions detached for too long.
+  void timeout();
+  // Gives up on socket `fd` (POOL_OUT size 0), e.g. when its input could not
+  // be processed.
+  void abandon_socket(int fd) { close_socket(fd); }
+
+  void set_handshake_timeout(uint64_t ms) { handshake_timeout_ms_ = ms; }
+  void set_reuse_timeout(uint64_t ms) { reuse_timeout_ms_ = ms; }
+  void set_window(size_t bytes) { window_ = bytes; }
+  void set_clock(ClockFn fn, void *user_data) { clock_.set(fn, user_data); }
+
+  // Introspection, for tests and diagnostics.
+  size_t session_count() const { return sessions_.size(); }
+  size_t handshake_count() const;
+  bool session_exists(int id) const { return sessions_.count(id) != 0; }
+  // The fd session `id` is attached to, or -1 (detached or unknown).
+  int session_fd(int id) const;
+  // Bytes session `id` holds for resending (0 if unknown).
+  size_t session_held(int id) const;
+
+ private:
+  struct Handshake;
+  struct Socket;
+  struct Out {
+    int fd;
+    bool close;
+    std::vector<uint8_t> bytes;
+  };
+  struct In {
+    int id;
+    std::vector<uint8_t> bytes;
+  };
+
+  Socket &new_socket(int fd);
+  void feed_handshake(int fd, Socket &sock, const uint8_t *data, size_t n);
+  bool read_request(Socket &sock, const uint8_t *&data, size_t &n, int fd);
+  void answer_new(int fd, Socket &sock);
+  void answer_reuse(int fd, Socket &sock);
+  void finish_new(int fd, Socket &sock, const uint8_t *data, size_t n);
+  void finish_reuse(int fd, Socket &sock, const uint8_t *data, size_t n);
+  void feed_session(Session &s, const uint8_t *data, size_t n);
+
+  Session *find_session(int id);
+  Session *find_reusable(uint64_t recv_count, uint32_t fp);
+  int allocate_id();
+  void attach(Session &s, int fd, Socket &sock);
+  void detach(Session &s);
+  void record_boundary(Session &s);
+  void trim_boundaries(Session &s);
+  void free_session(int id);
+
+  // Closes a socket the pool gave up on: drops what was queued for it and
+  // queues POOL_OUT size 0.
+  void close_socket(int fd);
+  void purge_output(int fd);
+  std::vector<uint8_t> &out_buffer(int fd);
+
+  std::unordered_map<int, std::unique_ptr<Session>> sessions_;
+  std::unordered_map<int, Socket> sockets_;
+  FingerprintIndex index_;
+  std::deque<Out> out_;
+  std::deque<In> in_;
+  std::vector<uint8_t> current_;  // the bytes the last poll() handed out
+
+  int next_id_ = 1;
+  uint64_t handshake_timeout_ms_ = kDefaultHandshakeTimeoutMs;
+  uint64_t reuse_timeout_ms_ = kDefaultReuseTimeoutMs;
+  size_t window_ = kDefaultWindow;
+  Clock clock_;
+};
+
+}  // namespace sc
+
+#endif
