@@ -26,9 +26,19 @@ bool Client::set_window(size_t bytes) {
   return true;
 }
 
+void Client::emit(const ClientEvent &e) {
+  if (events_enabled_) in_.push_back(In{In::What::kEvent, {}, e});
+}
+
 std::vector<uint8_t> &Client::out_buffer() {
-  if (out_.empty() || out_.back().size() >= kMaxMessage) out_.emplace_back();
-  return out_.back();
+  if (out_.empty() || out_.back().bytes.size() >= kMaxMessage) {
+    out_.emplace_back();  // handshake bytes alone carry no stream position
+  }
+  return out_.back().bytes;
+}
+
+void Client::mark_out_end() {
+  if (!out_.empty()) out_.back().stream_end = resend_.end();
 }
 
 void Client::start_new_session() {
@@ -47,6 +57,13 @@ void Client::handshake() {
   // A reuse request that says "received 0" would read as a new connection, so
   // a client that has received nothing must start over (PROTOCOL.md 3.3).
   if (!has_session_ || received_ == 0) {
+    if (has_session_) {
+      ++counters_.resets;
+      ClientEvent e;
+      e.type = ClientEventType::kSessionReset;
+      e.lost_bytes = resend_.end();
+      emit(e);
+    }
     start_new_session();
     return;
   }
@@ -64,6 +81,7 @@ void Client::send(const uint8_t *data, size_t n) {
     return;
   }
   if (!data) return;
+  counters_.bytes_out += n;
   if (state_ == State::kEstablished)
     encrypt_and_queue(data, n);
   else
@@ -78,6 +96,7 @@ void Client::encrypt_and_queue(const uint8_t *data, size_t n) {
     out.resize(at + chunk);
     encoder_.apply(data, out.data() + at, chunk);
     resend_.append(out.data() + at, chunk);
+    mark_out_end();
     data += chunk;
     n -= chunk;
   }
@@ -116,10 +135,15 @@ void Client::on_new_reply() {
   decoder_ = StreamCipher(secret_);
   fp_running_ = fp_boundary_ = decoder_.initial_fingerprint();
   resend_.reset(window_);
+  handed_out_ = 0;
   received_ = 0;
   has_session_ = true;
   state_ = State::kEstablished;
   append_le64(out_buffer(), hash64(challenge, secret_));
+  ++counters_.sessions_opened;
+  ClientEvent e;
+  e.type = ClientEventType::kConnected;
+  emit(e);
   flush_pending();
 }
 
@@ -128,22 +152,33 @@ void Client::on_reuse_reply() {
   const uint64_t challenge = load_le64(reply_ + 8);
   // The server must be missing only bytes we still hold.
   if (!resend_.holds_from(server_received)) {
-    die();
+    die(Reason::kWindowExceeded);
     return;
   }
   state_ = State::kEstablished;
+  handed_out_ = server_received;
   std::vector<uint8_t> &out = out_buffer();
   append_le64(out, hash64(challenge, secret_));
   const ResendBuffer::Span missed = resend_.range_from(server_received);
   out.insert(out.end(), missed.first, missed.first + missed.first_size);
   out.insert(out.end(), missed.second, missed.second + missed.second_size);
+  mark_out_end();
+  const uint64_t resent = missed.first_size + missed.second_size;
+  ++counters_.reuses;
+  counters_.bytes_resent += resent;
+  ClientEvent e;
+  e.type = ClientEventType::kResumed;
+  e.resent_bytes = resent;
+  emit(e);
   flush_pending();
 }
 
 void Client::deliver(const uint8_t *data, size_t n) {
+  counters_.bytes_in += n;
   while (n > 0) {
-    if (in_.empty() || in_.back().empty() || in_.back().size() >= kMaxMessage) in_.emplace_back();
-    std::vector<uint8_t> &dst = in_.back();
+    if (in_.empty() || in_.back().what != In::What::kData || in_.back().bytes.size() >= kMaxMessage)
+      in_.push_back(In{In::What::kData, {}, {}});
+    std::vector<uint8_t> &dst = in_.back().bytes;
     // Pieces end on 256-byte boundaries of the stream, where the fingerprint
     // a later reuse request names is taken.
     const size_t room = static_cast<size_t>(kBoundary - received_ % kBoundary);
@@ -161,30 +196,56 @@ void Client::deliver(const uint8_t *data, size_t n) {
   }
 }
 
-void Client::die() {
+void Client::die(Reason why) {
+  if (why != Reason::kNone) {
+    ++counters_.refused;
+    ClientEvent e;
+    e.type = ClientEventType::kRefused;
+    e.reason = why;
+    emit(e);
+  }
   state_ = State::kDead;
   out_.clear();
   pending_.clear();
-  in_.emplace_back();  // the empty IN message that reports the end
+  in_.push_back(In{In::What::kEnd, {}, {}});  // the empty IN message that reports the end
 }
 
 void Client::drop() {
   if (state_ == State::kDead) return;
-  die();
+  die(Reason::kNone);
 }
 
-Client::Message Client::poll() {
+Client::Message Client::poll(bool with_events) {
   Message m;
-  std::deque<std::vector<uint8_t>> *queue = !out_.empty() ? &out_ : !in_.empty() ? &in_ : nullptr;
-  if (!queue) {
-    current_.clear();
+  if (!out_.empty()) {
+    Out &o = out_.front();
+    current_ = std::move(o.bytes);
+    handed_out_ = std::max(handed_out_, o.stream_end);
+    out_.pop_front();
+    m.kind = Kind::kOut;
+    m.data = current_.empty() ? nullptr : current_.data();
+    m.size = current_.size();
     return m;
   }
-  current_ = std::move(queue->front());
-  queue->pop_front();
-  m.kind = queue == &out_ ? Kind::kOut : Kind::kIn;
-  m.data = current_.empty() ? nullptr : current_.data();
-  m.size = current_.size();
+  while (!in_.empty()) {
+    In &i = in_.front();
+    if (i.what == In::What::kEvent) {
+      const ClientEvent e = i.event;
+      in_.pop_front();
+      if (!with_events) continue;
+      current_.clear();
+      m.kind = Kind::kEvent;
+      m.event = e;
+      return m;
+    }
+    current_ = std::move(i.bytes);
+    in_.pop_front();
+    m.kind = Kind::kIn;
+    m.data = current_.empty() ? nullptr : current_.data();
+    m.size = current_.size();
+    return m;
+  }
+  current_.clear();
   return m;
 }
 

@@ -11,17 +11,19 @@
 
 #include "config.h"
 #include "crypto/stream_cipher.h"
+#include "events.h"
 #include "resend_buffer.h"
 
 namespace sc {
 
 class Client {
  public:
-  enum class Kind { kEmpty, kIn, kOut };
+  enum class Kind { kEmpty, kIn, kOut, kEvent };
   struct Message {
     Kind kind = Kind::kEmpty;
     const uint8_t *data = nullptr;
     size_t size = 0;  // kIn with size 0: the connection is dead
+    ClientEvent event;  // kEvent
   };
   enum class State { kOpening, kResuming, kEstablished, kDead };
   // Which stream a reuse request's fingerprint is computed over. This library
@@ -41,17 +43,24 @@ class Client {
   void receive(const uint8_t *data, size_t n);
   // The application gives up: one final IN message of size 0, input ignored.
   void drop();
-  // One message per call; the data stays valid until the next poll().
-  Message poll();
+  // One message per call; the data stays valid until the next poll(). Queued
+  // events are returned only when `with_events`, and skipped otherwise.
+  Message poll(bool with_events = false);
 
   // False once data has been sent: the window can no longer change.
   bool set_window(size_t bytes);
   void set_fingerprint_form(FingerprintForm form) { form_ = form; }
+  // Events are queued only while enabled.
+  void enable_events(bool on) { events_enabled_ = on; }
 
   State state() const { return state_; }
   uint64_t sent() const { return resend_.end(); }
   uint64_t received() const { return received_; }
   size_t held() const { return resend_.held(); }
+  // Application bytes not yet handed to a socket: still queued, or sent while
+  // the handshake was in flight.
+  uint64_t backlog() const { return resend_.end() - handed_out_ + pending_.size(); }
+  const ClientCounters &counters() const { return counters_; }
 
  private:
   void start_new_session();
@@ -61,8 +70,21 @@ class Client {
   void encrypt_and_queue(const uint8_t *data, size_t n);
   void flush_pending();
   void deliver(const uint8_t *data, size_t n);
-  void die();
+  void die(Reason why);
+  void emit(const ClientEvent &e);
   std::vector<uint8_t> &out_buffer();
+  // Marks the end of the last OUT message as stream position `end`.
+  void mark_out_end();
+
+  struct Out {
+    std::vector<uint8_t> bytes;
+    uint64_t stream_end = 0;  // client->server position after these bytes
+  };
+  struct In {
+    enum class What : uint8_t { kData, kEnd, kEvent } what;
+    std::vector<uint8_t> bytes;
+    ClientEvent event;
+  };
 
   State state_ = State::kOpening;
   FingerprintForm form_ = FingerprintForm::kCiphertext;
@@ -80,8 +102,12 @@ class Client {
   uint8_t reply_[16];
   uint8_t reply_have_ = 0;
 
-  std::deque<std::vector<uint8_t>> out_;
-  std::deque<std::vector<uint8_t>> in_;
+  uint64_t handed_out_ = 0;  // client->server bytes polled for a socket
+  bool events_enabled_ = false;
+  ClientCounters counters_;
+
+  std::deque<Out> out_;
+  std::deque<In> in_;
   std::vector<uint8_t> current_;
 };
 

@@ -77,7 +77,7 @@ struct Session {
   uint64_t first_boundary = 0;
   uint64_t received = 0;       // client->server bytes decrypted
   uint64_t skip = 0;           // resent bytes on the new socket that were already received
-  uint64_t sent_at_detach = 0;
+  uint64_t handed_out = 0;      // server->client bytes polled for a socket
   uint64_t detached_at_ms = 0;
 };
 
@@ -112,6 +112,11 @@ size_t Server::handshake_count() const {
   }));
 }
 
+size_t Server::detached_count() const {
+  return static_cast<size_t>(
+      std::count_if(sessions_.begin(), sessions_.end(), [](const auto &kv) { return kv.second->fd < 0; }));
+}
+
 int Server::session_fd(int id) const {
   auto it = sessions_.find(id);
   return it == sessions_.end() ? -1 : it->second->fd;
@@ -122,12 +127,31 @@ size_t Server::session_held(int id) const {
   return it == sessions_.end() ? 0 : it->second->resend.held();
 }
 
+bool Server::session_info(int id, SessionInfo *info) const {
+  auto it = sessions_.find(id);
+  if (it == sessions_.end()) return false;
+  const Session &s = *it->second;
+  info->fd = s.fd;
+  info->held = s.resend.held();
+  info->backlog = s.sent() - s.handed_out;
+  info->detached_ms = s.fd < 0 ? clock_.now() - s.detached_at_ms : 0;
+  info->sent = s.sent();
+  info->received = s.received;
+  return true;
+}
+
 Session *Server::find_session(int id) {
   auto it = sessions_.find(id);
   return it == sessions_.end() ? nullptr : it->second.get();
 }
 
 // ---------------------------------------------------------------- output
+
+void Server::emit(const PoolEvent &e) {
+  if (!events_enabled_) return;
+  In item{e.id, true, {}, e};
+  in_.push_back(std::move(item));
+}
 
 std::vector<uint8_t> &Server::out_buffer(int fd) {
   // Consecutive writes to one socket travel as one message.
@@ -148,16 +172,42 @@ void Server::purge_output(int fd) {
 void Server::close_socket(int fd) {
   auto it = sockets_.find(fd);
   if (it == sockets_.end() || it->second.kind == Socket::Kind::kClosing) return;
-  if (it->second.kind == Socket::Kind::kAttached) {
-    if (Session *s = find_session(it->second.session_id)) detach(*s);
-  }
   purge_output(fd);
   it->second.kind = Socket::Kind::kClosing;
+  it->second.session_id = 0;
   it->second.queued_out = 1;
   out_.push_back(Out{fd, true, {}});
 }
 
-Server::Message Server::poll() {
+void Server::refuse(int fd, Reason why) {
+  close_socket(fd);
+  ++counters_.refused[static_cast<int>(why)];
+  PoolEvent e;
+  e.type = PoolEventType::kHandshakeRefused;
+  e.fd = fd;
+  e.reason = why;
+  emit(e);
+}
+
+void Server::abandon_socket(int fd) {
+  auto it = sockets_.find(fd);
+  if (it == sockets_.end()) return;
+  switch (it->second.kind) {
+    case Socket::Kind::kHandshake:
+      refuse(fd, Reason::kMalformed);
+      return;
+    case Socket::Kind::kAttached:
+      if (Session *s = find_session(it->second.session_id)) {
+        close_socket(fd);
+        detach(*s, fd);
+      }
+      return;
+    case Socket::Kind::kClosing:
+      return;
+  }
+}
+
+Server::Message Server::poll(bool with_events) {
   Message m;
   if (!out_.empty()) {
     Out &o = out_.front();
@@ -172,11 +222,25 @@ Server::Message Server::poll() {
       // Once the close is handed out the pool forgets the fd.
       if (o.close) sockets_.erase(it);
     }
+    if (o.session_id) {
+      Session *s = find_session(o.session_id);
+      if (s && s->fd == o.fd) s->handed_out = std::max(s->handed_out, o.stream_end);
+    }
     out_.pop_front();
     return m;
   }
-  if (!in_.empty()) {
+  while (!in_.empty()) {
     In &i = in_.front();
+    if (i.is_event) {
+      const PoolEvent e = i.event;
+      in_.pop_front();
+      if (!with_events) continue;
+      current_.clear();
+      m.kind = Kind::kEvent;
+      m.id = e.id;
+      m.event = e;
+      return m;
+    }
     current_ = std::move(i.bytes);
     m.kind = Kind::kIn;
     m.id = i.id;
@@ -217,11 +281,13 @@ void Server::receive(int fd, const uint8_t *data, size_t n) {
 void Server::socket_closed(int fd) {
   auto it = sockets_.find(fd);
   if (it == sockets_.end()) return;
-  if (it->second.kind == Socket::Kind::kAttached) {
-    if (Session *s = find_session(it->second.session_id)) detach(*s);
-  }
+  const bool attached = it->second.kind == Socket::Kind::kAttached;
+  const int id = it->second.session_id;
   purge_output(fd);
-  sockets_.erase(fd);
+  sockets_.erase(it);
+  if (attached) {
+    if (Session *s = find_session(id)) detach(*s, fd);
+  }
 }
 
 void Server::feed_handshake(int fd, Socket &sock, const uint8_t *data, size_t n) {
@@ -229,7 +295,7 @@ void Server::feed_handshake(int fd, Socket &sock, const uint8_t *data, size_t n)
   // happened while the answer is still queued here: such a peer is not
   // following the protocol.
   if (sock.queued_out > 0) {
-    close_socket(fd);
+    refuse(fd, Reason::kMalformed);
     return;
   }
   Handshake &hs = sock.hs;
@@ -269,7 +335,7 @@ bool Server::read_request(Socket &sock, const uint8_t *&data, size_t &n, int fd)
   }
   const size_t size = hs.reuse ? kReuseRequestSize : kNewRequestSize;
   if (hs.have + n > size) {
-    close_socket(fd);
+    refuse(fd, Reason::kMalformed);
     return false;
   }
   std::copy(data, data + n, hs.buf + hs.have);
@@ -297,9 +363,10 @@ void Server::answer_reuse(int fd, Socket &sock) {
   Handshake &hs = sock.hs;
   const uint64_t client_received = load_le64(hs.buf);
   const uint32_t fp = load_le32(hs.buf + 8);
-  Session *s = find_reusable(client_received, fp);
+  Reason why = Reason::kUnknownSession;
+  Session *s = find_reusable(client_received, fp, &why);
   if (!s) {
-    close_socket(fd);
+    refuse(fd, why);
     return;
   }
   hs.challenge = random_u64(RandomSide::kServer);
@@ -316,7 +383,7 @@ void Server::answer_reuse(int fd, Socket &sock) {
 void Server::finish_new(int fd, Socket &sock, const uint8_t *data, size_t n) {
   const Handshake &hs = sock.hs;
   if (!codes_equal(load_le64(hs.buf), hash64(hs.challenge, hs.secret))) {
-    close_socket(fd);
+    refuse(fd, Reason::kBadAuth);
     return;
   }
   const int id = allocate_id();
@@ -325,6 +392,12 @@ void Server::finish_new(int fd, Socket &sock, const uint8_t *data, size_t n) {
   sessions_.emplace(id, std::move(session));
   index_.insert(0, s.fp_cipher, id);
   attach(s, fd, sock);
+  ++counters_.sessions_opened;
+  PoolEvent e;
+  e.type = PoolEventType::kSessionOpened;
+  e.id = id;
+  e.fd = fd;
+  emit(e);
   if (n > 0) feed_session(s, data, n);
 }
 
@@ -333,22 +406,43 @@ void Server::finish_reuse(int fd, Socket &sock, const uint8_t *data, size_t n) {
   Session *s = find_session(hs.session_id);
   // The session may have ended, or sent so much since the request that the
   // bytes the client misses are gone: either way it cannot resume.
-  if (!s || !codes_equal(load_le64(hs.buf), hash64(hs.challenge, s->secret)) ||
-      !s->resend.holds_from(hs.client_received)) {
-    close_socket(fd);
+  if (!s) {
+    refuse(fd, Reason::kUnknownSession);
     return;
   }
+  if (!codes_equal(load_le64(hs.buf), hash64(hs.challenge, s->secret))) {
+    refuse(fd, Reason::kBadAuth);
+    return;
+  }
+  if (!s->resend.holds_from(hs.client_received)) {
+    refuse(fd, Reason::kWindowExceeded);
+    return;
+  }
+  PoolEvent e;
+  e.type = PoolEventType::kSessionResumed;
+  e.id = s->id;
+  e.fd = fd;
+  e.old_fd = s->fd;
+  e.detached_ms = s->fd < 0 ? clock_.now() - s->detached_at_ms : 0;
   if (s->fd >= 0) close_socket(s->fd);
   attach(*s, fd, sock);
   // The old socket may have delivered more after we answered; the client
   // resends from what we told it, so that overlap must not be decrypted twice.
   s->skip = s->received - hs.told_received;
+  s->handed_out = hs.client_received;
   const ResendBuffer::Span missed = s->resend.range_from(hs.client_received);
-  if (missed.first_size + missed.second_size > 0) {
+  const uint64_t resent = missed.first_size + missed.second_size;
+  if (resent > 0) {
     std::vector<uint8_t> &out = out_buffer(fd);
     out.insert(out.end(), missed.first, missed.first + missed.first_size);
     out.insert(out.end(), missed.second, missed.second + missed.second_size);
+    out_.back().session_id = s->id;
+    out_.back().stream_end = s->sent();
   }
+  ++counters_.reuses;
+  counters_.bytes_resent += resent;
+  e.resent_bytes = resent;
+  emit(e);
   if (n > 0) feed_session(*s, data, n);
 }
 
@@ -361,16 +455,17 @@ void Server::feed_session(Session &s, const uint8_t *data, size_t n) {
     if (n == 0) return;
   }
   std::vector<uint8_t> *dst;
-  if (!in_.empty() && in_.back().id == s.id) {
+  if (!in_.empty() && !in_.back().is_event && in_.back().id == s.id) {
     dst = &in_.back().bytes;
   } else {
-    in_.push_back(In{s.id, {}});
+    in_.push_back(In{s.id, false, {}, PoolEvent{}});
     dst = &in_.back().bytes;
   }
   const size_t at = dst->size();
   dst->resize(at + n);
   s.decoder.apply(data, dst->data() + at, n);
   s.received += n;
+  counters_.bytes_in += n;
 }
 
 // ---------------------------------------------------------------- sessions
@@ -390,21 +485,38 @@ void Server::attach(Session &s, int fd, Socket &sock) {
   sock.session_id = s.id;
 }
 
-void Server::detach(Session &s) {
+void Server::detach(Session &s, int fd) {
   s.fd = -1;
-  s.sent_at_detach = s.sent();
   s.detached_at_ms = clock_.now();
   s.skip = 0;
+  ++counters_.detaches;
+  PoolEvent e;
+  e.type = PoolEventType::kSessionDetached;
+  e.id = s.id;
+  e.fd = fd;
+  emit(e);
+  check_backlog(s);
 }
 
-Session *Server::find_reusable(uint64_t recv_count, uint32_t fp) {
+// A detached session whose client misses bytes that are no longer held can
+// never resume: end it now rather than when the client comes back.
+void Server::check_backlog(Session &s) {
+  if (s.fd < 0 && !s.resend.holds_from(s.handed_out)) free_session(s.id, Reason::kBacklog);
+}
+
+Session *Server::find_reusable(uint64_t recv_count, uint32_t fp, Reason *why) {
   const uint64_t boundary = recv_count - recv_count % kBoundary;
   const int id = index_.find(boundary, fp, [&](int candidate) {
     const Session *s = find_session(candidate);
-    if (!s || !s->resend.holds_from(recv_count) || boundary < s->first_boundary) return false;
+    if (!s || boundary < s->first_boundary) return false;
     const uint64_t k = (boundary - s->first_boundary) / kBoundary;
     if (k >= s->boundaries.size()) return false;
-    return s->boundaries[k].cipher == fp || s->boundaries[k].plain == fp;
+    if (s->boundaries[k].cipher != fp && s->boundaries[k].plain != fp) return false;
+    if (!s->resend.holds_from(recv_count)) {
+      *why = Reason::kWindowExceeded;
+      return false;
+    }
+    return true;
   });
   return id ? find_session(id) : nullptr;
 }
@@ -429,7 +541,7 @@ void Server::trim_boundaries(Session &s) {
   }
 }
 
-void Server::free_session(int id) {
+void Server::free_session(int id, Reason why) {
   auto it = sessions_.find(id);
   if (it == sessions_.end()) return;
   Session &s = *it->second;
@@ -439,7 +551,14 @@ void Server::free_session(int id) {
     index_.erase(pos, s.boundaries[k].cipher, id);
     if (s.boundaries[k].plain != s.boundaries[k].cipher) index_.erase(pos, s.boundaries[k].plain, id);
   }
+  counters_.bytes_held -= s.resend.held();
   sessions_.erase(it);
+  ++counters_.closed[static_cast<int>(why)];
+  PoolEvent e;
+  e.type = PoolEventType::kSessionClosed;
+  e.id = id;
+  e.reason = why;
+  emit(e);
 }
 
 void Server::send(int id, const uint8_t *data, size_t n) {
@@ -450,6 +569,7 @@ void Server::send(int id, const uint8_t *data, size_t n) {
   const size_t at = out.size();
   out.resize(at + n);
   uint8_t *cipher = out.data() + at;
+  const size_t held_before = s->resend.held();
   // Encrypt in pieces that end on 256-byte boundaries of the stream, where
   // both fingerprints are recorded.
   for (size_t done = 0; done < n;) {
@@ -465,12 +585,17 @@ void Server::send(int id, const uint8_t *data, size_t n) {
     }
   }
   trim_boundaries(*s);
-  // Detached with more unsent data than the window: the client can never get
-  // all of it back, so the session cannot resume.
-  if (s->fd < 0 && s->sent() - s->sent_at_detach > s->resend.window()) free_session(id);
+  counters_.bytes_out += n;
+  counters_.bytes_held += s->resend.held() - held_before;
+  if (s->fd >= 0) {
+    out_.back().session_id = id;
+    out_.back().stream_end = s->sent();
+  } else {
+    check_backlog(*s);
+  }
 }
 
-void Server::close_session(int id) { free_session(id); }
+void Server::close_session(int id) { free_session(id, Reason::kByApplication); }
 
 void Server::timeout() {
   const uint64_t now = clock_.now();
@@ -479,14 +604,14 @@ void Server::timeout() {
     if (kv.second.kind == Socket::Kind::kHandshake && now - kv.second.hs.started_ms > handshake_timeout_ms_)
       overdue.push_back(kv.first);
   }
-  for (int fd : overdue) close_socket(fd);
+  for (int fd : overdue) refuse(fd, Reason::kTimedOut);
   if (reuse_timeout_ms_ == 0) return;
   std::vector<int> expired;
   for (const auto &kv : sessions_) {
     const Session &s = *kv.second;
     if (s.fd < 0 && now - s.detached_at_ms > reuse_timeout_ms_) expired.push_back(kv.first);
   }
-  for (int id : expired) free_session(id);
+  for (int id : expired) free_session(id, Reason::kExpired);
 }
 
 }  // namespace sc

@@ -14,6 +14,7 @@
 
 #include "clock.h"
 #include "config.h"
+#include "events.h"
 #include "fingerprint_index.h"
 
 namespace sc {
@@ -22,12 +23,21 @@ struct Session;
 
 class Server {
  public:
-  enum class Kind { kEmpty, kIn, kOut };
+  enum class Kind { kEmpty, kIn, kOut, kEvent };
   struct Message {
     Kind kind = Kind::kEmpty;
     int id = 0;  // session id for kIn, socket fd for kOut
     const uint8_t *data = nullptr;
     size_t size = 0;  // kOut with size 0: close the fd
+    PoolEvent event;  // kEvent
+  };
+  struct SessionInfo {
+    int fd = -1;
+    uint64_t held = 0;
+    uint64_t backlog = 0;
+    uint64_t detached_ms = 0;
+    uint64_t sent = 0;
+    uint64_t received = 0;
   };
 
   Server();
@@ -43,18 +53,26 @@ class Server {
   void send(int id, const uint8_t *data, size_t n);
   // Ends session `id`, closing its socket if it has one.
   void close_session(int id);
-  // One message per call; the data stays valid until the next poll().
-  Message poll();
+  // One message per call; the data stays valid until the next poll(). Queued
+  // events are returned only when `with_events`, and skipped otherwise.
+  Message poll(bool with_events = false);
   // Closes overdue handshakes and frees sessions detached for too long.
   void timeout();
   // Gives up on socket `fd` (POOL_OUT size 0), e.g. when its input could not
   // be processed.
-  void abandon_socket(int fd) { close_socket(fd); }
+  void abandon_socket(int fd);
 
   void set_handshake_timeout(uint64_t ms) { handshake_timeout_ms_ = ms; }
   void set_reuse_timeout(uint64_t ms) { reuse_timeout_ms_ = ms; }
   void set_window(size_t bytes) { window_ = bytes; }
   void set_clock(ClockFn fn, void *user_data) { clock_.set(fn, user_data); }
+  // Events are queued only while enabled.
+  void enable_events(bool on) { events_enabled_ = on; }
+
+  const PoolCounters &counters() const { return counters_; }
+  size_t detached_count() const;
+  // False if `id` is not a session.
+  bool session_info(int id, SessionInfo *info) const;
 
   // Introspection, for tests and diagnostics.
   size_t session_count() const { return sessions_.size(); }
@@ -72,10 +90,16 @@ class Server {
     int fd;
     bool close;
     std::vector<uint8_t> bytes;
+    // The session whose stream these bytes carry, and its position after
+    // them: polling advances what the session has handed to its socket.
+    int session_id = 0;
+    uint64_t stream_end = 0;
   };
   struct In {
     int id;
+    bool is_event;
     std::vector<uint8_t> bytes;
+    PoolEvent event;
   };
 
   Socket &new_socket(int fd);
@@ -88,19 +112,23 @@ class Server {
   void feed_session(Session &s, const uint8_t *data, size_t n);
 
   Session *find_session(int id);
-  Session *find_reusable(uint64_t recv_count, uint32_t fp);
+  Session *find_reusable(uint64_t recv_count, uint32_t fp, Reason *why);
   int allocate_id();
   void attach(Session &s, int fd, Socket &sock);
-  void detach(Session &s);
+  void detach(Session &s, int fd);
   void record_boundary(Session &s);
   void trim_boundaries(Session &s);
-  void free_session(int id);
+  void free_session(int id, Reason why);
+  void check_backlog(Session &s);
 
   // Closes a socket the pool gave up on: drops what was queued for it and
-  // queues POOL_OUT size 0.
+  // queues POOL_OUT size 0. Sessions are the caller's business.
   void close_socket(int fd);
+  // Closes a socket still in the handshake, and says why.
+  void refuse(int fd, Reason why);
   void purge_output(int fd);
   std::vector<uint8_t> &out_buffer(int fd);
+  void emit(const PoolEvent &e);
 
   std::unordered_map<int, std::unique_ptr<Session>> sessions_;
   std::unordered_map<int, Socket> sockets_;
@@ -114,6 +142,8 @@ class Server {
   uint64_t reuse_timeout_ms_ = kDefaultReuseTimeoutMs;
   size_t window_ = kDefaultWindow;
   Clock clock_;
+  bool events_enabled_ = false;
+  PoolCounters counters_;
 };
 
 }  // namespace sc

@@ -1,0 +1,20 @@
+#include "events.h"
+
+namespace sc {
+
+const char *reason_string(int reason) {
+  switch (static_cast<Reason>(reason)) {
+    case Reason::kNone: return "none";
+    case Reason::kByApplication: return "closed by the application";
+    case Reason::kExpired: return "not resumed within the reuse timeout";
+    case Reason::kBacklog: return "more unsent data than the window while detached";
+    case Reason::kBadAuth: return "auth code did not verify";
+    case Reason::kUnknownSession: return "reuse request names no session";
+    case Reason::kWindowExceeded: return "peer misses more than is held for resending";
+    case Reason::kMalformed: return "handshake bytes break the protocol";
+    case Reason::kTimedOut: return "handshake timed out";
+  }
+  return "unknown reason";
+}
+
+}  // namespace sc
