@@ -1,0 +1,140 @@
+# The C ABI as C programs see it. Included from tests/CMakeLists.txt, where it
+# builds tests/c_api_test.c as C99 against the shared and the static library
+# and registers the checks below. The same file is also a `cmake -P` script
+# (SC_CHECK=exports or SC_CHECK=plain_cc) that those checks run.
+
+if(CMAKE_SCRIPT_MODE_FILE)
+  # ---------------------------------------------------------------- script mode
+  cmake_minimum_required(VERSION 3.16)
+
+  function(sc_run what)
+    execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+    if(NOT rc EQUAL 0)
+      string(REPLACE ";" " " cmd "${ARGN}")
+      message(FATAL_ERROR "${what} failed (${rc}):\n  ${cmd}\n${out}${err}")
+    endif()
+    message(STATUS "${what}: ok\n${out}")
+  endfunction()
+
+  if(SC_CHECK STREQUAL "exports")
+    # The shared library's dynamic symbol table: the C API and nothing else.
+    if(NOT NM)
+      find_program(NM nm)
+    endif()
+    if(NOT NM OR NOT EXISTS "${LIB}")
+      message(FATAL_ERROR "usage: cmake -DSC_CHECK=exports -DLIB=<libstableconn.so> [-DNM=<nm>] -P c_abi.cmake")
+    endif()
+    execute_process(COMMAND "${NM}" -D --defined-only "${LIB}"
+      RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+    if(NOT rc EQUAL 0)
+      message(FATAL_ERROR "${NM} -D --defined-only ${LIB} failed: ${err}")
+    endif()
+    string(REPLACE "\n" ";" lines "${out}")
+    set(found "")
+    set(bad "")
+    foreach(line IN LISTS lines)
+      if(line STREQUAL "")
+        continue()
+      endif()
+      if(NOT line MATCHES "^[0-9a-fA-F]* *([A-Za-z?]) +([^ @]+)")
+        list(APPEND bad "unparsed line: ${line}")
+        continue()
+      endif()
+      set(type "${CMAKE_MATCH_1}")
+      set(name "${CMAKE_MATCH_2}")
+      if(type STREQUAL "A" AND name MATCHES "^[A-Za-z][A-Za-z0-9_.]*$")
+        continue()  # a symbol version node (from the version script), not a symbol
+      endif()
+      if(NOT name MATCHES "^(cp|cc|sc)_[A-Za-z0-9_]+$")
+        if(name MATCHES "^_Z")
+          list(APPEND bad "C++ symbol: ${name}")
+        else()
+          list(APPEND bad "not part of the C API: ${name}")
+        endif()
+      elseif(NOT type STREQUAL "T")
+        list(APPEND bad "not a function (nm type ${type}): ${name}")
+      endif()
+      list(APPEND found "${name}")
+    endforeach()
+    foreach(name
+        cp_new cp_delete cp_timeout cp_recv cp_send cp_poll
+        cc_open cc_close cc_handshake cc_send cc_recv cc_poll
+        sc_version sc_strerror sc_pool_set_handshake_timeout sc_pool_set_reuse_timeout
+        sc_pool_set_window sc_pool_set_clock sc_client_set_window sc_testing_set_random)
+      if(NOT name IN_LIST found)
+        list(APPEND bad "missing: ${name}")
+      endif()
+    endforeach()
+    if(bad)
+      string(REPLACE ";" "\n  " bad "${bad}")
+      message(FATAL_ERROR "${LIB} exports the wrong symbols:\n  ${bad}\nnm output:\n${out}")
+    endif()
+    list(LENGTH found n)
+    message(STATUS "${LIB}: exactly the C API is exported (${n} functions)")
+
+  elseif(SC_CHECK STREQUAL "plain_cc")
+    # What a C user types: `cc prog.c -I<root> -L<dir> -lstableconn` for the
+    # shared library, `cc prog.c libstableconn.a -lmd -lstdc++` for the static one.
+    foreach(v CC SRC ROOT LIBDIR STATIC_LIB OUT)
+      if(NOT ${v})
+        message(FATAL_ERROR "plain_cc: ${v} is not set")
+      endif()
+    endforeach()
+    set(flags "")
+    if(SANITIZE)
+      # The libraries were built with sanitizers; their runtime must be linked in.
+      set(flags -fsanitize=address,undefined)
+    endif()
+    sc_run("cc with -lstableconn"
+      "${CC}" ${flags} "${SRC}" "-I${ROOT}" "-L${LIBDIR}" -lstableconn -o "${OUT}_shared")
+    sc_run("run against the shared library"
+      "${CMAKE_COMMAND}" -E env "LD_LIBRARY_PATH=${LIBDIR}" "${OUT}_shared")
+    sc_run("cc with libstableconn.a -lmd -lstdc++"
+      "${CC}" ${flags} "${SRC}" "-I${ROOT}" "${STATIC_LIB}" -lmd -lstdc++ -o "${OUT}_static")
+    sc_run("run linked statically" "${OUT}_static")
+
+  else()
+    message(FATAL_ERROR "c_abi.cmake: unknown SC_CHECK '${SC_CHECK}' (exports or plain_cc)")
+  endif()
+  return()
+endif()
+
+# ------------------------------------------------------------------ build mode
+
+set(_sc_c_warnings
+  $<$<C_COMPILER_ID:GNU,Clang,AppleClang>:-Wall -Wextra -Wpedantic
+    -Werror=incompatible-pointer-types -Werror=implicit-function-declaration -Werror=int-conversion>)
+
+# Against the shared library, as `-lstableconn`.
+add_executable(c_api_test_shared c_api_test.c)
+set_target_properties(c_api_test_shared PROPERTIES C_STANDARD 99 C_STANDARD_REQUIRED ON C_EXTENSIONS OFF)
+target_compile_options(c_api_test_shared PRIVATE ${_sc_c_warnings})
+target_link_libraries(c_api_test_shared PRIVATE stableconn)
+add_test(NAME c_api_shared COMMAND c_api_test_shared)
+
+# Against the static library, as `-lstableconn -lmd -lstdc++`: the C compiler
+# drives the link, so the C++ runtime must be named.
+add_executable(c_api_test_static c_api_test.c)
+set_target_properties(c_api_test_static PROPERTIES
+  C_STANDARD 99 C_STANDARD_REQUIRED ON C_EXTENSIONS OFF LINKER_LANGUAGE C)
+target_compile_options(c_api_test_static PRIVATE ${_sc_c_warnings})
+target_link_libraries(c_api_test_static PRIVATE stableconn_static stdc++)
+add_test(NAME c_api_static COMMAND c_api_test_static)
+
+# The shared library exports cp_*, cc_* and sc_* functions only.
+add_test(NAME c_abi_exports
+  COMMAND ${CMAKE_COMMAND} -DSC_CHECK=exports
+    -DLIB=$<TARGET_FILE:stableconn> -DNM=${CMAKE_NM}
+    -P ${CMAKE_CURRENT_LIST_FILE})
+
+# A C program builds and runs with nothing but the compiler and the library.
+add_test(NAME c_abi_plain_cc
+  COMMAND ${CMAKE_COMMAND} -DSC_CHECK=plain_cc
+    -DCC=${CMAKE_C_COMPILER}
+    -DSRC=${CMAKE_CURRENT_LIST_DIR}/c_api_test.c
+    -DROOT=${PROJECT_SOURCE_DIR}
+    -DLIBDIR=$<TARGET_LINKER_FILE_DIR:stableconn>
+    -DSTATIC_LIB=$<TARGET_FILE:stableconn_static>
+    -DOUT=${CMAKE_CURRENT_BINARY_DIR}/c_api_test_plain
+    -DSANITIZE=${SC_SANITIZE}
+    -P ${CMAKE_CURRENT_LIST_FILE})
