@@ -60,6 +60,13 @@ int sc_pool_set_handshake_timeout(struct connection_pool *cp, uint64_t ms);
 int sc_pool_set_reuse_timeout(struct connection_pool *cp, uint64_t ms);
 /* Bytes each session keeps for resending, SC_MIN_WINDOW..SC_MAX_WINDOW. */
 int sc_pool_set_window(struct connection_pool *cp, size_t bytes);
+/*
+ * At most `n` sockets may be in the handshake at once; the socket that would
+ * exceed it is closed at once (POOL_OUT size 0). 0, the default, sets no limit.
+ * Each socket in the handshake costs a fixed amount of memory (README) until
+ * it completes, fails, or cp_timeout() closes it.
+ */
+int sc_pool_set_max_handshakes(struct connection_pool *cp, size_t n);
 /* Replaces the monotonic clock cp_timeout() reads; NULL restores the system clock. */
 int sc_pool_set_clock(struct connection_pool *cp, sc_clock_fn clock, void *user_data);
 
@@ -89,7 +96,9 @@ int sc_client_set_window(struct connection *c, size_t bytes);
 #define SC_REASON_WINDOW_EXCEEDED 6 /* the peer misses more than is held for resending */
 #define SC_REASON_MALFORMED 7       /* bytes that break the handshake rules */
 #define SC_REASON_TIMED_OUT 8       /* the handshake took longer than the timeout */
-#define SC_REASON_MAX 8
+#define SC_REASON_TOO_MANY_HANDSHAKES 9 /* over the cap set with sc_pool_set_max_handshakes */
+#define SC_REASON_NO_RESOURCES 10   /* memory or randomness ran out while handling it */
+#define SC_REASON_MAX 10
 
 /* A short English name of an SC_REASON_* value; never NULL. */
 const char *sc_reason_string(int reason);
@@ -102,7 +111,8 @@ const char *sc_reason_string(int reason);
 #define SC_EVENT_SESSION_DETACHED 3  /* id, fd: its socket is gone, the session waits */
 #define SC_EVENT_SESSION_CLOSED 4    /* id, reason: BY_APPLICATION, EXPIRED or BACKLOG */
 #define SC_EVENT_HANDSHAKE_REFUSED 5 /* fd, reason: BAD_AUTH, UNKNOWN_SESSION,
-                                        WINDOW_EXCEEDED, MALFORMED or TIMED_OUT */
+                                        WINDOW_EXCEEDED, MALFORMED, TIMED_OUT,
+                                        TOO_MANY_HANDSHAKES or NO_RESOURCES */
 
 struct sc_pool_event {
   int type;   /* SC_EVENT_* */
@@ -177,6 +187,8 @@ struct sc_pool_stats {
   uint64_t bytes_resent; /* server->client bytes sent again after reuses */
   uint64_t bytes_held;   /* now: bytes kept for resending, all sessions */
   uint64_t detaches;     /* sessions that lost their socket */
+  uint64_t refused_too_many_handshakes;
+  uint64_t refused_no_resources;
 };
 int sc_pool_get_stats(struct connection_pool *cp, struct sc_pool_stats *st, size_t size);
 

@@ -134,7 +134,11 @@ int pool_poll(connection_pool *cp, pool_message *m, sc_pool_event *ev) {
 
 extern "C" SC_EXPORT int cp_poll(struct connection_pool *cp, struct pool_message *m) {
   if (!cp || !m) return POOL_EMPTY;
-  return pool_poll(cp, m, nullptr);
+  try {
+    return pool_poll(cp, m, nullptr);
+  } catch (...) {
+    return POOL_EMPTY;
+  }
 }
 
 // ------------------------------------------------------------------ client
@@ -205,7 +209,11 @@ int client_poll(connection *c, connection_message *m, sc_client_event *ev) {
 
 extern "C" SC_EXPORT int cc_poll(struct connection *c, struct connection_message *m) {
   if (!c || !m) return MESSAGE_EMPTY;
-  return client_poll(c, m, nullptr);
+  try {
+    return client_poll(c, m, nullptr);
+  } catch (...) {
+    return MESSAGE_EMPTY;
+  }
 }
 
 // ------------------------------------------------------------------ extension
@@ -244,6 +252,12 @@ extern "C" SC_EXPORT int sc_pool_set_reuse_timeout(struct connection_pool *cp, u
 extern "C" SC_EXPORT int sc_pool_set_window(struct connection_pool *cp, size_t bytes) {
   if (!cp || !sc::valid_window(bytes)) return SC_ERR_INVALID_ARGUMENT;
   cp->server.set_window(bytes);
+  return SC_OK;
+}
+
+extern "C" SC_EXPORT int sc_pool_set_max_handshakes(struct connection_pool *cp, size_t n) {
+  if (!cp) return SC_ERR_INVALID_ARGUMENT;
+  cp->server.set_max_handshakes(n);
   return SC_OK;
 }
 
@@ -298,7 +312,11 @@ extern "C" SC_EXPORT int sc_pool_enable_events(struct connection_pool *cp, int e
 
 extern "C" SC_EXPORT int sc_pool_poll(struct connection_pool *cp, struct pool_message *m, struct sc_pool_event *ev) {
   if (!cp || !m || !ev) return SC_ERR_INVALID_ARGUMENT;
-  return pool_poll(cp, m, ev);
+  try {
+    return pool_poll(cp, m, ev);
+  } catch (...) {
+    return POOL_EMPTY;
+  }
 }
 
 extern "C" SC_EXPORT int sc_client_enable_events(struct connection *c, int enable) {
@@ -310,7 +328,11 @@ extern "C" SC_EXPORT int sc_client_enable_events(struct connection *c, int enabl
 extern "C" SC_EXPORT int sc_client_poll(struct connection *c, struct connection_message *m,
                                         struct sc_client_event *ev) {
   if (!c || !m || !ev) return SC_ERR_INVALID_ARGUMENT;
-  return client_poll(c, m, ev);
+  try {
+    return client_poll(c, m, ev);
+  } catch (...) {
+    return MESSAGE_EMPTY;
+  }
 }
 
 extern "C" SC_EXPORT int sc_pool_get_stats(struct connection_pool *cp, struct sc_pool_stats *st, size_t size) {
@@ -336,6 +358,8 @@ extern "C" SC_EXPORT int sc_pool_get_stats(struct connection_pool *cp, struct sc
   full.bytes_resent = k.bytes_resent;
   full.bytes_held = k.bytes_held;
   full.detaches = k.detaches;
+  full.refused_too_many_handshakes = k.refused[SC_REASON_TOO_MANY_HANDSHAKES];
+  full.refused_no_resources = k.refused[SC_REASON_NO_RESOURCES];
   copy_prefix(full, st, size);
   return SC_OK;
 }

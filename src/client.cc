@@ -81,11 +81,11 @@ void Client::send(const uint8_t *data, size_t n) {
     return;
   }
   if (!data) return;
-  counters_.bytes_out += n;
   if (state_ == State::kEstablished)
     encrypt_and_queue(data, n);
   else
     pending_.insert(pending_.end(), data, data + n);
+  counters_.bytes_out += n;
 }
 
 void Client::encrypt_and_queue(const uint8_t *data, size_t n) {
@@ -217,6 +217,8 @@ void Client::drop() {
 
 Client::Message Client::poll(bool with_events) {
   Message m;
+  // Skip a message a failed allocation left empty.
+  while (!out_.empty() && out_.front().bytes.empty()) out_.pop_front();
   if (!out_.empty()) {
     Out &o = out_.front();
     current_ = std::move(o.bytes);

@@ -13,6 +13,8 @@ const char *reason_string(int reason) {
     case Reason::kWindowExceeded: return "peer misses more than is held for resending";
     case Reason::kMalformed: return "handshake bytes break the protocol";
     case Reason::kTimedOut: return "handshake timed out";
+    case Reason::kTooManyHandshakes: return "too many sockets in the handshake";
+    case Reason::kNoResources: return "out of memory or randomness";
   }
   return "unknown reason";
 }

@@ -18,8 +18,10 @@ enum class Reason : int {
   kWindowExceeded = 6,
   kMalformed = 7,
   kTimedOut = 8,
+  kTooManyHandshakes = 9,
+  kNoResources = 10,
 };
-constexpr int kMaxReason = 8;
+constexpr int kMaxReason = 10;
 
 const char *reason_string(int reason);
 

@@ -96,7 +96,7 @@ struct Server::Handshake {
 };
 
 struct Server::Socket {
-  enum class Kind : uint8_t { kHandshake, kAttached, kClosing };
+  using Kind = SocketKind;
   Kind kind = Kind::kHandshake;
   uint32_t queued_out = 0;  // OUT messages for this fd not yet polled
   int session_id = 0;       // kAttached
@@ -106,10 +106,10 @@ struct Server::Socket {
 Server::Server() = default;
 Server::~Server() = default;
 
-size_t Server::handshake_count() const {
-  return static_cast<size_t>(std::count_if(sockets_.begin(), sockets_.end(), [](const auto &kv) {
-    return kv.second.kind == Socket::Kind::kHandshake;
-  }));
+void Server::set_kind(Socket &sock, Socket::Kind kind) {
+  if (sock.kind == Socket::Kind::kHandshake) --handshakes_;
+  if (kind == Socket::Kind::kHandshake) ++handshakes_;
+  sock.kind = kind;
 }
 
 size_t Server::detached_count() const {
@@ -173,10 +173,10 @@ void Server::close_socket(int fd) {
   auto it = sockets_.find(fd);
   if (it == sockets_.end() || it->second.kind == Socket::Kind::kClosing) return;
   purge_output(fd);
-  it->second.kind = Socket::Kind::kClosing;
+  out_.push_back(Out{fd, true, {}});  // the only step that can fail: nothing changed yet
+  set_kind(it->second, Socket::Kind::kClosing);
   it->second.session_id = 0;
   it->second.queued_out = 1;
-  out_.push_back(Out{fd, true, {}});
 }
 
 void Server::refuse(int fd, Reason why) {
@@ -194,7 +194,7 @@ void Server::abandon_socket(int fd) {
   if (it == sockets_.end()) return;
   switch (it->second.kind) {
     case Socket::Kind::kHandshake:
-      refuse(fd, Reason::kMalformed);
+      refuse(fd, Reason::kNoResources);
       return;
     case Socket::Kind::kAttached:
       if (Session *s = find_session(it->second.session_id)) {
@@ -209,6 +209,12 @@ void Server::abandon_socket(int fd) {
 
 Server::Message Server::poll(bool with_events) {
   Message m;
+  // A data message left empty by a failed allocation must not read as a close.
+  while (!out_.empty() && !out_.front().close && out_.front().bytes.empty()) {
+    auto it = sockets_.find(out_.front().fd);
+    if (it != sockets_.end() && it->second.queued_out > 0) --it->second.queued_out;
+    out_.pop_front();
+  }
   if (!out_.empty()) {
     Out &o = out_.front();
     current_ = std::move(o.bytes);
@@ -259,13 +265,23 @@ Server::Socket &Server::new_socket(int fd) {
   Socket &sock = sockets_[fd];
   sock = Socket{};
   sock.hs.started_ms = clock_.now();
+  ++handshakes_;
   return sock;
 }
 
 void Server::receive(int fd, const uint8_t *data, size_t n) {
   if (n == 0) return;
   auto it = sockets_.find(fd);
-  Socket &sock = it == sockets_.end() ? new_socket(fd) : it->second;
+  if (it == sockets_.end()) {
+    Socket &sock = new_socket(fd);
+    if (max_handshakes_ > 0 && handshakes_ > max_handshakes_) {
+      refuse(fd, Reason::kTooManyHandshakes);
+      return;
+    }
+    feed_handshake(fd, sock, data, n);
+    return;
+  }
+  Socket &sock = it->second;
   switch (sock.kind) {
     case Socket::Kind::kClosing:
       return;  // the pool already gave up on this socket
@@ -284,6 +300,7 @@ void Server::socket_closed(int fd) {
   const bool attached = it->second.kind == Socket::Kind::kAttached;
   const int id = it->second.session_id;
   purge_output(fd);
+  set_kind(it->second, Socket::Kind::kClosing);
   sockets_.erase(it);
   if (attached) {
     if (Session *s = find_session(id)) detach(*s, fd);
@@ -481,7 +498,7 @@ int Server::allocate_id() {
 
 void Server::attach(Session &s, int fd, Socket &sock) {
   s.fd = fd;
-  sock.kind = Socket::Kind::kAttached;
+  set_kind(sock, Socket::Kind::kAttached);
   sock.session_id = s.id;
 }
 

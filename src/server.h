@@ -65,6 +65,9 @@ class Server {
   void set_handshake_timeout(uint64_t ms) { handshake_timeout_ms_ = ms; }
   void set_reuse_timeout(uint64_t ms) { reuse_timeout_ms_ = ms; }
   void set_window(size_t bytes) { window_ = bytes; }
+  // At most this many sockets in the handshake at once; more are refused.
+  // 0: no limit.
+  void set_max_handshakes(size_t n) { max_handshakes_ = n; }
   void set_clock(ClockFn fn, void *user_data) { clock_.set(fn, user_data); }
   // Events are queued only while enabled.
   void enable_events(bool on) { events_enabled_ = on; }
@@ -76,7 +79,7 @@ class Server {
 
   // Introspection, for tests and diagnostics.
   size_t session_count() const { return sessions_.size(); }
-  size_t handshake_count() const;
+  size_t handshake_count() const { return handshakes_; }
   bool session_exists(int id) const { return sessions_.count(id) != 0; }
   // The fd session `id` is attached to, or -1 (detached or unknown).
   int session_fd(int id) const;
@@ -103,6 +106,8 @@ class Server {
   };
 
   Socket &new_socket(int fd);
+  enum class SocketKind : uint8_t { kHandshake, kAttached, kClosing };
+  void set_kind(Socket &sock, SocketKind kind);
   void feed_handshake(int fd, Socket &sock, const uint8_t *data, size_t n);
   bool read_request(Socket &sock, const uint8_t *&data, size_t &n, int fd);
   void answer_new(int fd, Socket &sock);
@@ -141,6 +146,8 @@ class Server {
   uint64_t handshake_timeout_ms_ = kDefaultHandshakeTimeoutMs;
   uint64_t reuse_timeout_ms_ = kDefaultReuseTimeoutMs;
   size_t window_ = kDefaultWindow;
+  size_t max_handshakes_ = 0;
+  size_t handshakes_ = 0;  // sockets in the handshake now
   Clock clock_;
   bool events_enabled_ = false;
   PoolCounters counters_;
