@@ -26,8 +26,8 @@ void FingerprintIndex::rehash(size_t new_slots) {
 }
 
 void FingerprintIndex::insert(uint64_t pos, uint32_t fp, int id) {
-  // Keep the load factor at most 1/2 so probes stay short.
-  if (!slots_ || (size_ + 1) * 2 > mask_ + 1) rehash(slots_ ? (mask_ + 1) * 2 : 16);
+  // Keep the load factor at most 3/4 so probes stay short.
+  if (!slots_ || (size_ + 1) * 4 > (mask_ + 1) * 3) rehash(slots_ ? (mask_ + 1) * 2 : 16);
   size_t slot = home(pos, fp);
   while (slots_[slot].id != 0) slot = (slot + 1) & mask_;
   slots_[slot] = Entry{pos, fp, id};
