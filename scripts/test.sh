@@ -11,7 +11,8 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 build_dir=build
-cmake_args=()
+# The fuzz targets build as replay programs and run their seed corpora.
+cmake_args=(-DSC_BUILD_FUZZERS=ON)
 case "${1:-}" in
   "") ;;
   --sanitize)
