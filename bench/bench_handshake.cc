@@ -1,0 +1,167 @@
+// Handshakes through the public C API, client and server work together in one
+// thread: complete new connections, and reconnections (reuse) of one session
+// among many.
+#include <memory>
+#include <vector>
+
+#include "benchmarks.h"
+#include "common.h"
+
+namespace bench {
+namespace {
+
+constexpr int kFd = 7;
+
+// A new session from cc_open to cp_send(id, NULL, 0) and cc_close: the
+// client's request, the server's answer, the client's auth code, the close.
+// Four DH exponentiations (two per side), two hash64, two cipher setups per
+// side. With `fixed_random` the keys and challenge come from a counter-based
+// generator instead of getrandom (three system calls per handshake).
+void BM_NewHandshake(benchmark::State &state, bool fixed_random) {
+  if (fixed_random) use_fixed_random(7);
+  connection_pool *cp = cp_new();
+  sc_pool_stats before{};
+  sc_pool_get_stats(cp, &before, sizeof before);
+  // Session ids of a new pool count up from 1 (connectionserver.h contract).
+  int next_id = 1;
+  bool dead = false;
+  for (auto _ : state) {
+    connection *c = cc_open();
+    const Moved m = pump(cp, c, kFd);
+    dead |= m.client_dead;
+    cp_send(cp, next_id++, nullptr, 0);
+    pool_message pm;
+    while (cp_poll(cp, &pm) != POOL_EMPTY) {
+    }
+    cc_close(c);
+  }
+  sc_pool_stats after{};
+  sc_pool_get_stats(cp, &after, sizeof after);
+  cp_delete(cp);
+  if (fixed_random) use_system_random();
+  const uint64_t n = static_cast<uint64_t>(state.iterations());
+  if (dead || after.sessions_opened - before.sessions_opened != n ||
+      after.closed_by_application - before.closed_by_application != n || after.sessions_open != 0) {
+    fail(state, "a handshake did not complete");
+    return;
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(n));
+}
+
+// N established sessions, each with its own client, that have exchanged a
+// little data (the client has received 300 bytes, so it can resume, and its
+// reuse request names the 256-byte boundary). Built once per N.
+struct ReuseWorld {
+  explicit ReuseWorld(int n) : size(n) {
+    use_fixed_random(1000 + static_cast<uint64_t>(n));
+    cp = cp_new();
+    clients.reserve(static_cast<size_t>(n));
+    fds.reserve(static_cast<size_t>(n));
+    for (int k = 0; k < n && ok; ++k) {
+      connection *c = cc_open();
+      const int fd = fd_pair(k);
+      const int id = establish(cp, c, fd);
+      clients.push_back(c);
+      fds.push_back(fd);
+      if (id == 0) {
+        ok = false;
+        break;
+      }
+      cp_send(cp, id, payload(300), 300);
+      cc_send(c, payload(64), 64);
+      const Moved m = pump(cp, c, fd);
+      if (m.to_client != 300 || m.to_pool != 64) ok = false;
+    }
+    use_system_random();
+  }
+  ~ReuseWorld() {
+    for (connection *c : clients) cc_close(c);
+    cp_delete(cp);
+  }
+  ReuseWorld(const ReuseWorld &) = delete;
+  ReuseWorld &operator=(const ReuseWorld &) = delete;
+
+  // Session k alternates between two socket numbers of its own.
+  static int fd_pair(int k) { return 16 + 2 * k; }
+
+  int size;
+  bool ok = true;
+  connection_pool *cp = nullptr;
+  std::vector<connection *> clients;
+  std::vector<int> fds;
+  uint64_t cursor = 0;
+};
+
+std::unique_ptr<ReuseWorld> g_world;
+
+ReuseWorld &world(int n) {
+  if (!g_world || g_world->size != n) {
+    g_world.reset();
+    g_world = std::make_unique<ReuseWorld>(n);
+  }
+  return *g_world;
+}
+
+// One reconnection per iteration: the client of session k calls cc_handshake
+// for a new socket, and the exchange runs until the pool has resumed the
+// session on it (and closed the old socket). k rotates over all sessions with
+// a large stride, so consecutive lookups land far apart in every table.
+//
+// A reuse request names a session only by a 32-bit fingerprint at a 256-byte
+// boundary (PROTOCOL.md 3.3). Among 100k sessions at the same position a few
+// share a fingerprint with another one; the pool can then pick the wrong
+// session and the auth code does not verify. Such refusals are counted
+// ("refused" is the fraction of iterations), not treated as errors: the
+// figure is what a pool of that size really does.
+void BM_ReuseHandshake(benchmark::State &state) {
+  const int n = static_cast<int>(state.range(0));
+  ReuseWorld &w = world(n);
+  if (!w.ok) {
+    fail(state, "setup failed");
+    return;
+  }
+  const uint64_t stride = 7919;  // prime, coprime with every N used
+  sc_pool_stats before{};
+  sc_pool_get_stats(w.cp, &before, sizeof before);
+  bool dead = false;
+  for (auto _ : state) {
+    const size_t k = static_cast<size_t>((w.cursor++ * stride) % static_cast<uint64_t>(n));
+    connection *c = w.clients[k];
+    const int fd = w.fds[k] ^ 1;
+    w.fds[k] = fd;
+    cc_handshake(c);
+    const Moved m = pump(w.cp, c, fd);
+    dead |= m.client_dead;
+    // Refused: the pool closed the new socket and the session stays on the old.
+    if (m.fd_closed) w.fds[k] = fd ^ 1;
+  }
+  sc_pool_stats after{};
+  sc_pool_get_stats(w.cp, &after, sizeof after);
+  const uint64_t iterations = static_cast<uint64_t>(state.iterations());
+  const uint64_t resumed = after.reuses - before.reuses;
+  const uint64_t refused = (after.refused_bad_auth - before.refused_bad_auth) +
+                           (after.refused_unknown_session - before.refused_unknown_session) +
+                           (after.refused_window_exceeded - before.refused_window_exceeded);
+  if (dead || resumed + refused != iterations || refused * 100 > iterations) {
+    fail(state, "reuse handshakes failed");
+    return;
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(iterations));
+  state.counters["sessions"] = n;
+  state.counters["refused"] = static_cast<double>(refused) / static_cast<double>(iterations);
+}
+
+}  // namespace
+
+void register_handshake_benchmarks() {
+  benchmark::RegisterBenchmark("BM_NewHandshake", BM_NewHandshake, false);
+  benchmark::RegisterBenchmark("BM_NewHandshakeFixedRandom", BM_NewHandshake, true);
+  benchmark::RegisterBenchmark("BM_ReuseHandshake", BM_ReuseHandshake)
+      ->Arg(1000)
+      ->Arg(10000)
+      ->Arg(100000);
+}
+
+void release_handshake_state() { g_world.reset(); }
+
+}  // namespace bench

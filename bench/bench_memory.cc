@@ -1,0 +1,126 @@
+// Memory: heap bytes (mallinfo2 deltas, malloc headers included) and resident
+// bytes (/proc/self/statm deltas) per pool, per client and per session. Each
+// figure is an average over many objects, so that allocator caches and page
+// granularity wash out. The times these benchmarks report mean nothing.
+#include <malloc.h>
+
+#include <vector>
+
+#include "benchmarks.h"
+#include "common.h"
+
+namespace bench {
+namespace {
+
+// Frees what the allocator holds on to, then takes the baseline.
+struct Probe {
+  Probe() {
+    malloc_trim(0);
+    heap = heap_in_use();
+    rss = resident_bytes();
+  }
+  size_t heap;
+  size_t rss;
+};
+
+double per(size_t before, size_t after, size_t count) {
+  return (static_cast<double>(after) - static_cast<double>(before)) / static_cast<double>(count);
+}
+
+void set_counters(benchmark::State &state, const Probe &before, const Probe &after, size_t count) {
+  state.counters["heap_bytes"] = per(before.heap, after.heap, count);
+  state.counters["rss_bytes"] = per(before.rss, after.rss, count);
+  state.counters["objects"] = static_cast<double>(count);
+}
+
+void BM_MemoryPoolNew(benchmark::State &state) {
+  constexpr size_t kPools = 1024;
+  for (auto _ : state) {
+    std::vector<connection_pool *> pools(kPools, nullptr);
+    const Probe before;
+    for (auto &cp : pools) cp = cp_new();
+    const Probe after;
+    set_counters(state, before, after, kPools);
+    for (auto *cp : pools) cp_delete(cp);
+  }
+}
+
+void BM_MemoryClientOpen(benchmark::State &state) {
+  constexpr size_t kClients = 1024;
+  use_fixed_random(3);
+  for (auto _ : state) {
+    std::vector<connection *> clients(kClients, nullptr);
+    const Probe before;
+    for (auto &c : clients) c = cc_open();
+    const Probe after;
+    set_counters(state, before, after, kClients);
+    for (auto *c : clients) cc_close(c);
+  }
+  use_system_random();
+}
+
+enum class SessionShape { kIdleAttached, kIdleDetached, kFullWindow };
+
+// Sessions on one pool, each opened by its own client, which is closed once
+// the session is in the wanted shape: only the pool's memory remains.
+//   idle: 64 bytes each way, then nothing (attached, or its socket gone);
+//   full window: twice the window sent server -> client, so the session holds
+//   a full window for resending.
+void BM_MemorySession(benchmark::State &state, SessionShape shape) {
+  const size_t count = shape == SessionShape::kFullWindow ? 64 : 4096;
+  use_fixed_random(11);
+  for (auto _ : state) {
+    connection_pool *cp = cp_new();
+    const Probe before;
+    bool ok = true;
+    for (size_t k = 0; k < count && ok; ++k) {
+      const int fd = 16 + static_cast<int>(k);
+      connection *c = cc_open();
+      const int id = establish(cp, c, fd);
+      if (id == 0) ok = false;
+      if (shape == SessionShape::kFullWindow) {
+        constexpr size_t kPiece = 4096;
+        for (size_t sent = 0; sent < 2 * SC_DEFAULT_WINDOW; sent += kPiece) {
+          cp_send(cp, id, payload(kPiece), kPiece);
+          pump(cp, c, fd);
+        }
+      } else {
+        cp_send(cp, id, payload(64), 64);
+        cc_send(c, payload(64), 64);
+        const Moved m = pump(cp, c, fd);
+        if (m.to_client != 64 || m.to_pool != 64) ok = false;
+      }
+      cc_close(c);
+      if (shape == SessionShape::kIdleDetached) cp_recv(cp, fd, nullptr, 0);
+    }
+    const Probe after;
+    sc_pool_stats st{};
+    sc_pool_get_stats(cp, &st, sizeof st);
+    cp_delete(cp);
+    if (!ok || st.sessions_open != count) {
+      fail(state, "setup failed");
+      break;
+    }
+    set_counters(state, before, after, count);
+    state.counters["held_bytes"] = static_cast<double>(st.bytes_held) / static_cast<double>(count);
+  }
+  use_system_random();
+}
+
+}  // namespace
+
+void register_memory_benchmarks() {
+  benchmark::RegisterBenchmark("BM_MemoryPoolNew", BM_MemoryPoolNew)->Iterations(1)->Repetitions(1);
+  benchmark::RegisterBenchmark("BM_MemoryClientOpen", BM_MemoryClientOpen)->Iterations(1)->Repetitions(1);
+  benchmark::RegisterBenchmark("BM_MemorySessionIdleAttached", BM_MemorySession, SessionShape::kIdleAttached)
+      ->Iterations(1)
+      ->Repetitions(1);
+  benchmark::RegisterBenchmark("BM_MemorySessionIdleDetached", BM_MemorySession, SessionShape::kIdleDetached)
+      ->Iterations(1)
+      ->Repetitions(1);
+  benchmark::RegisterBenchmark("BM_MemorySessionFullWindow", BM_MemorySession, SessionShape::kFullWindow)
+      ->Iterations(1)
+      ->Repetitions(1);
+}
+
+}  // namespace bench

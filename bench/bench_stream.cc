@@ -1,0 +1,183 @@
+// Established sessions moving application data through the public C API, one
+// client and one pool in the same process:
+//   server -> client: cp_send -> cp_poll -> cc_recv -> cc_poll
+//   client -> server: cc_send -> cc_poll -> cp_recv -> cp_poll
+#include <cstdint>
+
+#include "benchmarks.h"
+#include "common.h"
+
+namespace bench {
+namespace {
+
+constexpr int kFd = 7;
+// Data pushed through before timing, so that resend buffers and fingerprint
+// tables have reached their steady-state size (twice the default window).
+constexpr size_t kWarmupBytes = 2 * SC_DEFAULT_WINDOW;
+constexpr int kBatch = 32;  // small messages sent between two polls
+
+enum class Direction { kToClient, kToServer };
+
+// One established session with its client.
+class Link {
+ public:
+  Link() {
+    use_fixed_random(42);
+    cp_ = cp_new();
+    c_ = cc_open();
+    id_ = (cp_ && c_) ? establish(cp_, c_, kFd) : 0;
+    use_system_random();
+  }
+  ~Link() {
+    cc_close(c_);
+    cp_delete(cp_);
+  }
+  Link(const Link &) = delete;
+  Link &operator=(const Link &) = delete;
+
+  bool ok() const { return id_ != 0; }
+
+  // Sends n bytes one way and delivers them; returns the bytes delivered.
+  size_t send(Direction d, const char *data, size_t n) {
+    if (d == Direction::kToClient)
+      cp_send(cp_, id_, data, n);
+    else
+      cc_send(c_, data, n);
+    return deliver(d);
+  }
+  void queue(Direction d, const char *data, size_t n) {
+    if (d == Direction::kToClient)
+      cp_send(cp_, id_, data, n);
+    else
+      cc_send(c_, data, n);
+  }
+  size_t deliver(Direction d) {
+    const Moved m = pump(cp_, c_, kFd);
+    return d == Direction::kToClient ? m.to_client : m.to_pool;
+  }
+  void warm_up(Direction d, size_t message) {
+    for (size_t done = 0; done < kWarmupBytes; done += message) send(d, payload(message), message);
+  }
+
+  connection_pool *pool() { return cp_; }
+  connection *client() { return c_; }
+  int id() const { return id_; }
+
+ private:
+  connection_pool *cp_ = nullptr;
+  connection *c_ = nullptr;
+  int id_ = 0;
+};
+
+// Bulk: one message of state.range(0) bytes per iteration, sent and delivered.
+template <Direction D>
+void BM_Bulk(benchmark::State &state) {
+  const size_t n = static_cast<size_t>(state.range(0));
+  Link link;
+  if (!link.ok()) {
+    fail(state, "handshake failed");
+    return;
+  }
+  link.warm_up(D, n);
+  const char *data = payload(n);
+  uint64_t delivered = 0;
+  const uint64_t allocs0 = allocation_count();
+  const double t0 = thread_cpu_seconds();
+  for (auto _ : state) delivered += link.send(D, data, n);
+  const double seconds = thread_cpu_seconds() - t0;
+  const uint64_t allocs = allocation_count() - allocs0;
+  const uint64_t messages = static_cast<uint64_t>(state.iterations());
+  if (delivered != messages * n) {
+    fail(state, "bytes lost");
+    return;
+  }
+  report_stream(state, seconds, delivered, messages, allocs);
+}
+
+// Small messages: kBatch messages of 64 bytes queued, then one delivery, as an
+// application that writes several messages per turn of its event loop.
+template <Direction D>
+void BM_SmallMessages(benchmark::State &state) {
+  const size_t n = 64;
+  Link link;
+  if (!link.ok()) {
+    fail(state, "handshake failed");
+    return;
+  }
+  link.warm_up(D, n);
+  const char *data = payload(n);
+  uint64_t delivered = 0;
+  const uint64_t allocs0 = allocation_count();
+  const double t0 = thread_cpu_seconds();
+  for (auto _ : state) {
+    for (int k = 0; k < kBatch; ++k) link.queue(D, data, n);
+    delivered += link.deliver(D);
+  }
+  const double seconds = thread_cpu_seconds() - t0;
+  const uint64_t allocs = allocation_count() - allocs0;
+  const uint64_t messages = static_cast<uint64_t>(state.iterations()) * kBatch;
+  if (delivered != messages * n) {
+    fail(state, "bytes lost");
+    return;
+  }
+  report_stream(state, seconds, delivered, messages, allocs);
+}
+
+// Echo: the client sends 64 bytes, the server sends them back as soon as it
+// reads them, the client reads the answer. Items are round trips; each moves
+// two messages (allocs_per_message counts both).
+void BM_Echo64(benchmark::State &state) {
+  const size_t n = 64;
+  Link link;
+  if (!link.ok()) {
+    fail(state, "handshake failed");
+    return;
+  }
+  link.warm_up(Direction::kToClient, 1024);
+  link.warm_up(Direction::kToServer, 1024);
+  connection_pool *cp = link.pool();
+  connection *c = link.client();
+  const int id = link.id();
+  const char *data = payload(n);
+  uint64_t echoed = 0;
+  const uint64_t allocs0 = allocation_count();
+  for (auto _ : state) {
+    cc_send(c, data, n);
+    connection_message cm;
+    pool_message pm;
+    while (cc_poll(c, &cm) == MESSAGE_OUT) cp_recv(cp, kFd, cm.buffer, static_cast<size_t>(cm.sz));
+    for (int r; (r = cp_poll(cp, &pm)) != POOL_EMPTY;) {
+      if (r == POOL_IN)
+        cp_send(cp, id, pm.buffer, pm.sz);
+      else if (pm.id == kFd && pm.sz > 0)
+        cc_recv(c, pm.buffer, pm.sz);
+    }
+    for (int r; (r = cc_poll(c, &cm)) != MESSAGE_EMPTY;)
+      if (r == MESSAGE_IN) echoed += static_cast<uint64_t>(cm.sz);
+  }
+  const uint64_t allocs = allocation_count() - allocs0;
+  const uint64_t trips = static_cast<uint64_t>(state.iterations());
+  if (echoed != trips * n) {
+    fail(state, "bytes lost");
+    return;
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(trips));
+  state.SetBytesProcessed(static_cast<int64_t>(2 * echoed));
+  state.counters["allocs_per_message"] =
+      trips ? static_cast<double>(allocs) / (2.0 * static_cast<double>(trips)) : 0.0;
+}
+
+}  // namespace
+
+void register_stream_benchmarks() {
+  const int sizes[] = {64, 1024, 4096, 16384, 65536};
+  for (int n : sizes)
+    benchmark::RegisterBenchmark("BM_BulkServerToClient", BM_Bulk<Direction::kToClient>)->Arg(n);
+  for (int n : sizes)
+    benchmark::RegisterBenchmark("BM_BulkClientToServer", BM_Bulk<Direction::kToServer>)->Arg(n);
+  benchmark::RegisterBenchmark("BM_SmallMessagesServerToClient", BM_SmallMessages<Direction::kToClient>);
+  benchmark::RegisterBenchmark("BM_SmallMessagesClientToServer", BM_SmallMessages<Direction::kToServer>);
+  benchmark::RegisterBenchmark("BM_Echo64", BM_Echo64);
+}
+
+}  // namespace bench

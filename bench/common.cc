@@ -1,0 +1,265 @@
+#include "common.h"
+
+#include <malloc.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <new>
+#include <vector>
+
+#include "crypto/stream_cipher.h"
+
+// ---------------------------------------------------------------------------
+// Counting allocation functions. Every replaceable form of operator new and
+// delete is defined here, on top of malloc/free, so that the library's
+// allocations (std::vector, std::deque, unordered_map nodes, new) are counted.
+// ---------------------------------------------------------------------------
+
+namespace {
+
+uint64_t g_allocations = 0;
+
+void *allocate(std::size_t n) {
+  ++g_allocations;
+  if (void *p = std::malloc(n == 0 ? 1 : n)) return p;
+  throw std::bad_alloc();
+}
+
+void *allocate_nothrow(std::size_t n) noexcept {
+  ++g_allocations;
+  return std::malloc(n == 0 ? 1 : n);
+}
+
+void *allocate_aligned(std::size_t n, std::align_val_t al) noexcept {
+  ++g_allocations;
+  std::size_t align = static_cast<std::size_t>(al);
+  if (align < sizeof(void *)) align = sizeof(void *);
+  void *p = nullptr;
+  if (posix_memalign(&p, align, n == 0 ? 1 : n) != 0) return nullptr;
+  return p;
+}
+
+}  // namespace
+
+void *operator new(std::size_t n) { return allocate(n); }
+void *operator new[](std::size_t n) { return allocate(n); }
+void *operator new(std::size_t n, const std::nothrow_t &) noexcept { return allocate_nothrow(n); }
+void *operator new[](std::size_t n, const std::nothrow_t &) noexcept { return allocate_nothrow(n); }
+void *operator new(std::size_t n, std::align_val_t al) {
+  if (void *p = allocate_aligned(n, al)) return p;
+  throw std::bad_alloc();
+}
+void *operator new[](std::size_t n, std::align_val_t al) {
+  if (void *p = allocate_aligned(n, al)) return p;
+  throw std::bad_alloc();
+}
+void *operator new(std::size_t n, std::align_val_t al, const std::nothrow_t &) noexcept {
+  return allocate_aligned(n, al);
+}
+void *operator new[](std::size_t n, std::align_val_t al, const std::nothrow_t &) noexcept {
+  return allocate_aligned(n, al);
+}
+
+void operator delete(void *p) noexcept { std::free(p); }
+void operator delete[](void *p) noexcept { std::free(p); }
+void operator delete(void *p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void *p, std::size_t) noexcept { std::free(p); }
+void operator delete(void *p, const std::nothrow_t &) noexcept { std::free(p); }
+void operator delete[](void *p, const std::nothrow_t &) noexcept { std::free(p); }
+void operator delete(void *p, std::align_val_t) noexcept { std::free(p); }
+void operator delete[](void *p, std::align_val_t) noexcept { std::free(p); }
+void operator delete(void *p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+void operator delete[](void *p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+void operator delete(void *p, std::align_val_t, const std::nothrow_t &) noexcept { std::free(p); }
+void operator delete[](void *p, std::align_val_t, const std::nothrow_t &) noexcept { std::free(p); }
+
+namespace bench {
+
+uint64_t allocation_count() { return g_allocations; }
+
+// ------------------------------------------------------------------ memory
+
+size_t heap_in_use() {
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
+  const struct mallinfo2 mi = mallinfo2();
+  return mi.uordblks + mi.hblkhd;
+#else
+  const struct mallinfo mi = mallinfo();
+  return static_cast<size_t>(static_cast<unsigned>(mi.uordblks)) +
+         static_cast<size_t>(static_cast<unsigned>(mi.hblkhd));
+#endif
+}
+
+size_t resident_bytes() {
+  std::FILE *f = std::fopen("/proc/self/statm", "r");
+  if (!f) return 0;
+  unsigned long size = 0, resident = 0;
+  const int got = std::fscanf(f, "%lu %lu", &size, &resident);
+  std::fclose(f);
+  if (got != 2) return 0;
+  return static_cast<size_t>(resident) * static_cast<size_t>(sysconf(_SC_PAGESIZE));
+}
+
+// ------------------------------------------------------------------ random
+
+namespace {
+
+uint64_t g_seed = 0;
+
+uint64_t splitmix64(void *) {
+  uint64_t z = (g_seed += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+}  // namespace
+
+void use_fixed_random(uint64_t seed) {
+  g_seed = seed;
+  sc_testing_set_random(SC_RANDOM_SERVER, splitmix64, nullptr);
+  sc_testing_set_random(SC_RANDOM_CLIENT, splitmix64, nullptr);
+}
+
+void use_system_random() {
+  sc_testing_set_random(SC_RANDOM_SERVER, nullptr, nullptr);
+  sc_testing_set_random(SC_RANDOM_CLIENT, nullptr, nullptr);
+}
+
+// ------------------------------------------------------------------ timing
+
+double thread_cpu_seconds() {
+  struct timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+namespace {
+
+double g_cipher_ceiling = 0;
+
+double calibrate_cipher() {
+  sc::StreamCipher cipher(0x0123456789abcdefull);
+  std::vector<uint8_t> buf(4096, 0x5a);
+  uint32_t fp = cipher.initial_fingerprint();
+  uint64_t bytes = 0;
+  const double t0 = thread_cpu_seconds();
+  double t1 = t0;
+  while (t1 - t0 < 0.05) {
+    for (int k = 0; k < 64; ++k) {
+      cipher.apply(buf.data(), buf.data(), buf.size(), nullptr, &fp);
+      bytes += buf.size();
+    }
+    t1 = thread_cpu_seconds();
+  }
+  benchmark::DoNotOptimize(fp);
+  return static_cast<double>(bytes) / (t1 - t0);
+}
+
+}  // namespace
+
+double cipher_ceiling() {
+  if (g_cipher_ceiling <= 0) g_cipher_ceiling = calibrate_cipher();
+  return g_cipher_ceiling;
+}
+
+void set_cipher_ceiling(double bytes_per_second) { g_cipher_ceiling = bytes_per_second; }
+
+void report_stream(benchmark::State &state, double cpu_seconds, uint64_t bytes, uint64_t messages,
+                   uint64_t allocations) {
+  state.SetBytesProcessed(static_cast<int64_t>(bytes));
+  state.SetItemsProcessed(static_cast<int64_t>(messages));
+  if (cpu_seconds > 0) {
+    const double rate = static_cast<double>(bytes) / cpu_seconds;
+    state.counters["ratio_to_cipher_half"] = rate / (cipher_ceiling() / 2);
+  }
+  state.counters["allocs_per_message"] =
+      messages ? static_cast<double>(allocations) / static_cast<double>(messages) : 0.0;
+}
+
+namespace {
+bool g_failed = false;
+}  // namespace
+
+void fail(benchmark::State &state, const char *why) {
+  g_failed = true;
+  state.SkipWithError(why);
+}
+
+bool any_failed() { return g_failed; }
+
+// ---------------------------------------------------------------- the wire
+
+Moved pump(connection_pool *cp, connection *c, int fd) {
+  Moved moved;
+  for (;;) {
+    bool progress = false;
+    connection_message cm;
+    for (int r; (r = cc_poll(c, &cm)) != MESSAGE_EMPTY;) {
+      if (r == MESSAGE_OUT) {
+        if (cm.sz > 0) {
+          cp_recv(cp, fd, cm.buffer, static_cast<size_t>(cm.sz));
+          progress = true;
+        }
+      } else if (cm.sz == 0) {
+        moved.client_dead = true;
+      } else {
+        moved.to_client += static_cast<size_t>(cm.sz);
+      }
+    }
+    pool_message pm;
+    for (int r; (r = cp_poll(cp, &pm)) != POOL_EMPTY;) {
+      if (r == POOL_IN) {
+        moved.to_pool += pm.sz;
+      } else if (pm.id == fd) {
+        if (pm.sz == 0) {
+          moved.fd_closed = true;
+        } else {
+          cc_recv(c, pm.buffer, pm.sz);
+          progress = true;
+        }
+      }
+    }
+    if (!progress) return moved;
+  }
+}
+
+int establish(connection_pool *cp, connection *c, int fd) {
+  sc_pool_enable_events(cp, 1);
+  int id = 0;
+  for (bool progress = true; progress;) {
+    progress = false;
+    connection_message cm;
+    for (int r; (r = cc_poll(c, &cm)) != MESSAGE_EMPTY;) {
+      if (r == MESSAGE_OUT && cm.sz > 0) {
+        cp_recv(cp, fd, cm.buffer, static_cast<size_t>(cm.sz));
+        progress = true;
+      }
+    }
+    pool_message pm;
+    sc_pool_event ev;
+    for (int r; (r = sc_pool_poll(cp, &pm, &ev)) != POOL_EMPTY;) {
+      if (r == SC_POOL_EVENT && ev.type == SC_EVENT_SESSION_OPENED && ev.fd == fd) {
+        id = ev.id;
+      } else if (r == POOL_OUT && pm.id == fd && pm.sz > 0) {
+        cc_recv(c, pm.buffer, pm.sz);
+        progress = true;
+      }
+    }
+  }
+  sc_pool_enable_events(cp, 0);
+  return id;
+}
+
+const char *payload(size_t n) {
+  static std::vector<char> bytes;
+  if (bytes.size() < n) {
+    bytes.resize(n);
+    for (size_t k = 0; k < n; ++k) bytes[k] = static_cast<char>((k * 131 + 7) & 0xff);
+  }
+  return bytes.data();
+}
+
+}  // namespace bench

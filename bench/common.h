@@ -1,0 +1,92 @@
+// Shared helpers of the benchmark suite: an in-process "network" between one
+// connection_pool and its clients through the public C API, allocation and
+// memory probes, a deterministic random source, and the cipher ceiling that
+// every throughput figure is compared with.
+#ifndef SC_BENCH_COMMON_H
+#define SC_BENCH_COMMON_H
+
+#include <benchmark/benchmark.h>
+
+#include <cstddef>
+#include <cstdint>
+
+#include "connectionclient.h"
+#include "connectionserver.h"
+#include "stable_connection.h"
+#include "stable_connection_testing.h"
+
+namespace bench {
+
+// ------------------------------------------------------------- allocations
+
+// Calls of any form of operator new since the process started (the benchmark
+// binary replaces the global allocation functions). The suite is
+// single-threaded, so the counter is a plain integer.
+uint64_t allocation_count();
+
+// ------------------------------------------------------------------ memory
+
+// Bytes malloc reports in use (mallinfo2: arena chunks in use plus mmapped
+// chunks), headers included.
+size_t heap_in_use();
+// Resident set size of the process, from /proc/self/statm.
+size_t resident_bytes();
+
+// ------------------------------------------------------------------ random
+
+// Installs a fixed splitmix64 sequence as the random source of both sides, so
+// that setups are reproducible and cost no system calls.
+void use_fixed_random(uint64_t seed);
+// Restores the operating system's source (getrandom), as in production.
+void use_system_random();
+
+// ------------------------------------------------------------------ timing
+
+// CPU time of the calling thread, in seconds: the clock Google Benchmark
+// divides rates by (it reports CPU time unless told otherwise).
+double thread_cpu_seconds();
+
+// Bytes per second of one pass of the stream cipher with one fingerprint: the
+// last value measured by the cipher benchmark in this run, or a short
+// calibration when that benchmark did not run (e.g. filtered out).
+double cipher_ceiling();
+void set_cipher_ceiling(double bytes_per_second);
+
+// Sets the counters every stream benchmark reports: throughput against half
+// the cipher ceiling (every byte is ciphered once by each side) and heap
+// allocations per message in the timed loop.
+void report_stream(benchmark::State &state, double cpu_seconds, uint64_t bytes, uint64_t messages,
+                   uint64_t allocations);
+
+// Marks the benchmark as failed (SkipWithError) and remembers it, so that the
+// binary exits nonzero and a smoke run catches a broken benchmark.
+void fail(benchmark::State &state, const char *why);
+bool any_failed();
+
+// ---------------------------------------------------------------- the wire
+
+// What one pump moved.
+struct Moved {
+  size_t to_client = 0;  // decrypted bytes the client handed out (MESSAGE_IN)
+  size_t to_pool = 0;    // decrypted bytes the pool handed out (POOL_IN)
+  bool client_dead = false;
+  bool fd_closed = false;  // the pool closed `fd`
+};
+
+// Delivers everything both sides have to say, until both are quiet: client
+// OUT -> cp_recv(fd), pool OUT for `fd` -> cc_recv, IN data counted and
+// dropped. Pool OUT for other fds (e.g. the close of a replaced socket) is
+// dropped. Uses only cp_poll / cc_poll.
+Moved pump(connection_pool *cp, connection *c, int fd);
+
+// Completes the handshake of a fresh client (cc_open) on socket `fd` and
+// returns the new session's id, or 0 on failure. Turns pool events on for the
+// duration to learn the id, and off again.
+int establish(connection_pool *cp, connection *c, int fd);
+
+// A fixed pattern to send; `n` bytes are readable from the result.
+const char *payload(size_t n);
+
+}  // namespace bench
+
+#endif
