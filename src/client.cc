@@ -32,7 +32,7 @@ void Client::emit(const ClientEvent &e) {
 
 std::vector<uint8_t> &Client::out_buffer() {
   if (out_.empty() || out_.back().bytes.size() >= kMaxMessage) {
-    out_.emplace_back();  // handshake bytes alone carry no stream position
+    out_.push_back(Out{buffers_.take(), 0});  // handshake bytes alone carry no stream position
   }
   return out_.back().bytes;
 }
@@ -177,22 +177,27 @@ void Client::deliver(const uint8_t *data, size_t n) {
   counters_.bytes_in += n;
   while (n > 0) {
     if (in_.empty() || in_.back().what != In::What::kData || in_.back().bytes.size() >= kMaxMessage)
-      in_.push_back(In{In::What::kData, {}, {}});
+      in_.push_back(In{In::What::kData, buffers_.take(), {}});
     std::vector<uint8_t> &dst = in_.back().bytes;
-    // Pieces end on 256-byte boundaries of the stream, where the fingerprint
-    // a later reuse request names is taken.
-    const size_t room = static_cast<size_t>(kBoundary - received_ % kBoundary);
-    const size_t chunk = std::min({n, room, kMaxMessage - dst.size()});
-    const size_t at = dst.size();
-    dst.resize(at + chunk);
-    if (form_ == FingerprintForm::kCiphertext)
-      decoder_.apply(data, dst.data() + at, chunk, &fp_running_, nullptr);
-    else
-      decoder_.apply(data, dst.data() + at, chunk, nullptr, &fp_running_);
-    received_ += chunk;
-    if (received_ % kBoundary == 0) fp_boundary_ = fp_running_;
-    data += chunk;
-    n -= chunk;
+    const size_t take = std::min(n, kMaxMessage - dst.size());
+    size_t at = dst.size();
+    dst.resize(at + take);
+    // Decrypt in pieces that end on 256-byte boundaries of the stream, where
+    // the fingerprint a later reuse request names is taken.
+    for (size_t done = 0; done < take;) {
+      const size_t room = static_cast<size_t>(kBoundary - received_ % kBoundary);
+      const size_t chunk = std::min(room, take - done);
+      if (form_ == FingerprintForm::kCiphertext)
+        decoder_.apply(data + done, dst.data() + at, chunk, &fp_running_, nullptr);
+      else
+        decoder_.apply(data + done, dst.data() + at, chunk, nullptr, &fp_running_);
+      received_ += chunk;
+      if (received_ % kBoundary == 0) fp_boundary_ = fp_running_;
+      done += chunk;
+      at += chunk;
+    }
+    data += take;
+    n -= take;
   }
 }
 
@@ -217,6 +222,8 @@ void Client::drop() {
 
 Client::Message Client::poll(bool with_events) {
   Message m;
+  buffers_.give(std::move(current_));
+  current_.clear();
   // Skip a message a failed allocation left empty.
   while (!out_.empty() && out_.front().bytes.empty()) out_.pop_front();
   if (!out_.empty()) {
@@ -235,7 +242,6 @@ Client::Message Client::poll(bool with_events) {
       const ClientEvent e = i.event;
       in_.pop_front();
       if (!with_events) continue;
-      current_.clear();
       m.kind = Kind::kEvent;
       m.event = e;
       return m;

@@ -6,12 +6,12 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <vector>
 
 #include "config.h"
 #include "crypto/stream_cipher.h"
 #include "events.h"
+#include "message_queue.h"
 #include "resend_buffer.h"
 
 namespace sc {
@@ -81,7 +81,7 @@ class Client {
     uint64_t stream_end = 0;  // client->server position after these bytes
   };
   struct In {
-    enum class What : uint8_t { kData, kEnd, kEvent } what;
+    enum class What : uint8_t { kData, kEnd, kEvent } what = What::kData;
     std::vector<uint8_t> bytes;
     ClientEvent event;
   };
@@ -106,9 +106,10 @@ class Client {
   bool events_enabled_ = false;
   ClientCounters counters_;
 
-  std::deque<Out> out_;
-  std::deque<In> in_;
+  RingQueue<Out> out_;
+  RingQueue<In> in_;
   std::vector<uint8_t> current_;
+  BufferCache buffers_;
 };
 
 }  // namespace sc

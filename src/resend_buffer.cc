@@ -15,7 +15,7 @@ void ResendBuffer::reset(size_t window) {
 void ResendBuffer::grow_for(size_t extra) {
   const size_t needed = std::min(window_, held() + extra);
   if (needed <= capacity_) return;
-  size_t new_capacity = std::max<size_t>(capacity_ * 2, 256);
+  size_t new_capacity = std::max<size_t>(capacity_ * 2, 64);
   new_capacity = std::max(new_capacity, needed);
   new_capacity = std::min(new_capacity, window_);
   std::unique_ptr<uint8_t[]> fresh(new uint8_t[new_capacity]);

@@ -156,15 +156,14 @@ void Server::emit(const PoolEvent &e) {
 std::vector<uint8_t> &Server::out_buffer(int fd) {
   // Consecutive writes to one socket travel as one message.
   if (!out_.empty() && out_.back().fd == fd && !out_.back().close) return out_.back().bytes;
-  out_.push_back(Out{fd, false, {}});
+  out_.push_back(Out{fd, false, buffers_.take()});
   auto it = sockets_.find(fd);
   if (it != sockets_.end()) ++it->second.queued_out;
   return out_.back().bytes;
 }
 
 void Server::purge_output(int fd) {
-  out_.erase(std::remove_if(out_.begin(), out_.end(), [fd](const Out &o) { return o.fd == fd; }),
-             out_.end());
+  out_.erase_if([fd](const Out &o) { return o.fd == fd; });
   auto it = sockets_.find(fd);
   if (it != sockets_.end()) it->second.queued_out = 0;
 }
@@ -215,6 +214,8 @@ Server::Message Server::poll(bool with_events) {
     if (it != sockets_.end() && it->second.queued_out > 0) --it->second.queued_out;
     out_.pop_front();
   }
+  buffers_.give(std::move(current_));
+  current_.clear();
   if (!out_.empty()) {
     Out &o = out_.front();
     current_ = std::move(o.bytes);
@@ -241,7 +242,6 @@ Server::Message Server::poll(bool with_events) {
       const PoolEvent e = i.event;
       in_.pop_front();
       if (!with_events) continue;
-      current_.clear();
       m.kind = Kind::kEvent;
       m.id = e.id;
       m.event = e;
@@ -255,7 +255,6 @@ Server::Message Server::poll(bool with_events) {
     in_.pop_front();
     return m;
   }
-  current_.clear();
   return m;
 }
 
@@ -475,7 +474,7 @@ void Server::feed_session(Session &s, const uint8_t *data, size_t n) {
   if (!in_.empty() && !in_.back().is_event && in_.back().id == s.id) {
     dst = &in_.back().bytes;
   } else {
-    in_.push_back(In{s.id, false, {}, PoolEvent{}});
+    in_.push_back(In{s.id, false, buffers_.take(), PoolEvent{}});
     dst = &in_.back().bytes;
   }
   const size_t at = dst->size();
@@ -581,8 +580,8 @@ void Server::free_session(int id, Reason why) {
 void Server::send(int id, const uint8_t *data, size_t n) {
   Session *s = find_session(id);
   if (!s || n == 0 || !data) return;
-  std::vector<uint8_t> scratch;
-  std::vector<uint8_t> &out = s->fd >= 0 ? out_buffer(s->fd) : scratch;
+  scratch_.clear();
+  std::vector<uint8_t> &out = s->fd >= 0 ? out_buffer(s->fd) : scratch_;
   const size_t at = out.size();
   out.resize(at + n);
   uint8_t *cipher = out.data() + at;

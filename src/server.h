@@ -7,7 +7,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <unordered_map>
 #include <vector>
@@ -16,6 +15,7 @@
 #include "config.h"
 #include "events.h"
 #include "fingerprint_index.h"
+#include "message_queue.h"
 
 namespace sc {
 
@@ -90,8 +90,8 @@ class Server {
   struct Handshake;
   struct Socket;
   struct Out {
-    int fd;
-    bool close;
+    int fd = -1;
+    bool close = false;
     std::vector<uint8_t> bytes;
     // The session whose stream these bytes carry, and its position after
     // them: polling advances what the session has handed to its socket.
@@ -99,8 +99,8 @@ class Server {
     uint64_t stream_end = 0;
   };
   struct In {
-    int id;
-    bool is_event;
+    int id = 0;
+    bool is_event = false;
     std::vector<uint8_t> bytes;
     PoolEvent event;
   };
@@ -138,9 +138,11 @@ class Server {
   std::unordered_map<int, std::unique_ptr<Session>> sessions_;
   std::unordered_map<int, Socket> sockets_;
   FingerprintIndex index_;
-  std::deque<Out> out_;
-  std::deque<In> in_;
+  RingQueue<Out> out_;
+  RingQueue<In> in_;
   std::vector<uint8_t> current_;  // the bytes the last poll() handed out
+  BufferCache buffers_;           // storage of handed-out messages, for the next ones
+  std::vector<uint8_t> scratch_;  // ciphertext of data sent while detached
 
   int next_id_ = 1;
   uint64_t handshake_timeout_ms_ = kDefaultHandshakeTimeoutMs;
