@@ -47,6 +47,16 @@ TEST(Dh64, MulModAgreesWithSlowReduction) {
   }
 }
 
+TEST(Dh64, PublicKeyTableAgreesWithExponentiation) {
+  uint64_t x = 0x0123456789abcdefull;
+  for (int k = 0; k < 200; ++k) {
+    x = x * 6364136223846793005ull + 1442695040888963407ull;
+    ASSERT_EQ(sc::dh64::public_key(x), sc::dh64::pow_mod(sc::dh64::kGenerator, x)) << std::hex << x;
+  }
+  EXPECT_EQ(sc::dh64::public_key(0), 1u);
+  EXPECT_EQ(sc::dh64::public_key(~0ull), sc::dh64::pow_mod(5, ~0ull));
+}
+
 TEST(Dh64, KeyExchangeAgrees) {
   const uint64_t a = 0x1234567890abcdefull, b = 0x0fedcba987654321ull;
   EXPECT_EQ(sc::dh64::shared_secret(sc::dh64::public_key(a), b), sc::dh64::shared_secret(sc::dh64::public_key(b), a));

@@ -42,5 +42,33 @@ uint64_t pow_mod(uint64_t base, uint64_t exp) {
   return result;
 }
 
+namespace {
+
+// Fixed-base table for the generator: kGeneratorPowers[i][d] = G^(d * 16^i).
+// A public key is then one product of 16 table entries, no squarings.
+struct GeneratorTable {
+  uint64_t powers[16][16];
+  GeneratorTable() {
+    uint64_t base = kGenerator;  // G^(16^i)
+    for (int i = 0; i < 16; ++i) {
+      powers[i][0] = 1;
+      for (int d = 1; d < 16; ++d) powers[i][d] = mul_mod(powers[i][d - 1], base);
+      base = mul_mod(powers[i][15], base);
+    }
+  }
+};
+
+}  // namespace
+
+uint64_t public_key(uint64_t private_key) {
+  static const GeneratorTable table;
+  uint64_t result = 1;
+  for (int i = 0; i < 16; ++i) {
+    const unsigned digit = static_cast<unsigned>(private_key >> (4 * i)) & 0xf;
+    if (digit) result = mul_mod(result, table.powers[i][digit]);
+  }
+  return result;
+}
+
 }  // namespace dh64
 }  // namespace sc

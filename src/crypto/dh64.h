@@ -17,7 +17,8 @@ uint64_t mul_mod(uint64_t a, uint64_t b);
 // base^exp mod P. Any base (it is reduced first); exp 0 gives 1.
 uint64_t pow_mod(uint64_t base, uint64_t exp);
 
-inline uint64_t public_key(uint64_t private_key) { return pow_mod(kGenerator, private_key); }
+// G^private_key mod P, from a precomputed table of powers of G.
+uint64_t public_key(uint64_t private_key);
 
 inline uint64_t shared_secret(uint64_t other_public, uint64_t private_key) {
   return pow_mod(other_public, private_key);
