@@ -2,6 +2,8 @@
 // thread: complete new connections, and reconnections (reuse) of one session
 // among many.
 #include <memory>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "benchmarks.h"
@@ -151,6 +153,73 @@ void BM_ReuseHandshake(benchmark::State &state) {
   state.counters["refused"] = static_cast<double>(refused) / static_cast<double>(iterations);
 }
 
+// The pool's side of a reuse request alone: the 12-byte request of session k
+// arrives on a new socket, the pool finds the session and answers, and the
+// socket goes away (an abandoned attempt, which leaves the session as it was).
+// No client state is touched, so this is the lookup the pool does per
+// reconnection; its cost should not depend on how many sessions there are.
+struct LookupWorld {
+  explicit LookupWorld(int n) : size(n) {
+    ReuseWorld sessions(n);
+    ok = sessions.ok;
+    std::swap(cp, sessions.cp);  // keep the pool, let the clients go
+    for (int k = 0; k < n && ok; ++k) {
+      connection *c = sessions.clients[static_cast<size_t>(k)];
+      cc_handshake(c);
+      connection_message m;
+      std::string request;
+      for (int t; (t = cc_poll(c, &m)) != MESSAGE_EMPTY;)
+        if (t == MESSAGE_OUT) request.append(m.buffer, static_cast<size_t>(m.sz));
+      if (request.size() != 12) ok = false;
+      requests.push_back(request);
+    }
+  }
+  ~LookupWorld() { cp_delete(cp); }
+  LookupWorld(const LookupWorld &) = delete;
+  LookupWorld &operator=(const LookupWorld &) = delete;
+
+  int size;
+  bool ok = true;
+  connection_pool *cp = nullptr;
+  std::vector<std::string> requests;
+  uint64_t cursor = 0;
+};
+
+std::unique_ptr<LookupWorld> g_lookup;
+
+void BM_ReuseLookup(benchmark::State &state) {
+  const int n = static_cast<int>(state.range(0));
+  if (!g_lookup || g_lookup->size != n) {
+    g_world.reset();
+    g_lookup.reset();
+    g_lookup = std::make_unique<LookupWorld>(n);
+  }
+  LookupWorld &w = *g_lookup;
+  if (!w.ok) {
+    fail(state, "setup failed");
+    return;
+  }
+  const uint64_t stride = 7919;
+  const int fd = 3;  // every attempt uses a fresh socket that then closes
+  size_t answered = 0;
+  for (auto _ : state) {
+    const std::string &request = w.requests[static_cast<size_t>((w.cursor++ * stride) % static_cast<uint64_t>(n))];
+    cp_recv(w.cp, fd, request.data(), request.size());
+    pool_message m;
+    for (int t; (t = cp_poll(w.cp, &m)) != POOL_EMPTY;)
+      if (t == POOL_OUT && m.sz == 16) ++answered;
+    cp_recv(w.cp, fd, nullptr, 0);
+  }
+  const uint64_t iterations = static_cast<uint64_t>(state.iterations());
+  // A request whose fingerprint another session shares is still answered.
+  if (answered != iterations) {
+    fail(state, "a reuse request was not answered");
+    return;
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(iterations));
+  state.counters["sessions"] = n;
+}
+
 }  // namespace
 
 void register_handshake_benchmarks() {
@@ -160,8 +229,12 @@ void register_handshake_benchmarks() {
       ->Arg(1000)
       ->Arg(10000)
       ->Arg(100000);
+  benchmark::RegisterBenchmark("BM_ReuseLookup", BM_ReuseLookup)->Arg(1000)->Arg(10000)->Arg(100000);
 }
 
-void release_handshake_state() { g_world.reset(); }
+void release_handshake_state() {
+  g_world.reset();
+  g_lookup.reset();
+}
 
 }  // namespace bench

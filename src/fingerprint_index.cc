@@ -25,12 +25,12 @@ void FingerprintIndex::rehash(size_t new_slots) {
   }
 }
 
-void FingerprintIndex::insert(uint64_t pos, uint32_t fp, int id) {
+void FingerprintIndex::insert(uint64_t pos, uint32_t fp, int id, void *owner) {
   // Keep the load factor at most 3/4 so probes stay short.
   if (!slots_ || (size_ + 1) * 4 > (mask_ + 1) * 3) rehash(slots_ ? (mask_ + 1) * 2 : 16);
   size_t slot = home(pos, fp);
   while (slots_[slot].id != 0) slot = (slot + 1) & mask_;
-  slots_[slot] = Entry{pos, fp, id};
+  slots_[slot] = Entry{pos, fp, id, owner};
   ++size_;
 }
 
@@ -55,7 +55,7 @@ bool FingerprintIndex::erase(uint64_t pos, uint32_t fp, int id) {
       hole = next;
     }
   }
-  slots_[hole] = Entry{0, 0, 0};
+  slots_[hole] = Entry{0, 0, 0, nullptr};
   --size_;
   if (size_ == 0) {
     slots_.reset();

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <type_traits>
 
 namespace sc {
 
@@ -15,30 +16,39 @@ class FingerprintIndex {
  public:
   FingerprintIndex() = default;
 
-  void insert(uint64_t pos, uint32_t fp, int id);
+  // `owner` is handed back by find(), so a caller can reach the session
+  // without another lookup.
+  void insert(uint64_t pos, uint32_t fp, int id, void *owner = nullptr);
   // Removes one entry equal to (pos, fp, id); false if there is none.
   bool erase(uint64_t pos, uint32_t fp, int id);
 
-  // Calls visit(id) for each session under (pos, fp) until it returns true;
-  // returns that id, or 0.
+  // Calls visit(id) or visit(id, owner) for each entry under (pos, fp) until
+  // it returns true; returns that id, or 0.
   template <typename Visit>
   int find(uint64_t pos, uint32_t fp, Visit &&visit) const {
     if (size_ == 0) return 0;
     for (size_t slot = home(pos, fp);; slot = (slot + 1) & mask_) {
       const Entry &e = slots_[slot];
       if (e.id == 0) return 0;
-      if (e.pos == pos && e.fp == fp && visit(e.id)) return e.id;
+      if (e.pos != pos || e.fp != fp) continue;
+      bool stop;
+      if constexpr (std::is_invocable_v<Visit, int, void *>)
+        stop = visit(e.id, e.owner);
+      else
+        stop = visit(e.id);
+      if (stop) return e.id;
     }
   }
 
   size_t size() const { return size_; }
-  size_t memory_bytes() const { return (mask_ + 1) * sizeof(Entry) * (slots_ ? 1 : 0); }
+  size_t memory_bytes() const { return slots_ ? (mask_ + 1) * sizeof(Entry) : 0; }
 
  private:
   struct Entry {
     uint64_t pos;
     uint32_t fp;
     int32_t id;  // 0: empty slot
+    void *owner;
   };
 
   size_t home(uint64_t pos, uint32_t fp) const;

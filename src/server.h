@@ -73,7 +73,7 @@ class Server {
   void enable_events(bool on) { events_enabled_ = on; }
 
   const PoolCounters &counters() const { return counters_; }
-  size_t detached_count() const;
+  size_t detached_count() const { return detached_; }
   // False if `id` is not a session.
   bool session_info(int id, SessionInfo *info) const;
 
@@ -150,6 +150,7 @@ class Server {
   size_t window_ = kDefaultWindow;
   size_t max_handshakes_ = 0;
   size_t handshakes_ = 0;  // sockets in the handshake now
+  size_t detached_ = 0;    // sessions without a socket now
   Clock clock_;
   bool events_enabled_ = false;
   PoolCounters counters_;
