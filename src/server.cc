@@ -270,7 +270,7 @@ Server::Socket &Server::new_socket(int fd) {
 }
 
 void Server::receive(int fd, const uint8_t *data, size_t n) {
-  if (n == 0) return;
+  if (n == 0 || fd < 0) return;  // -1 marks "no socket" inside the pool
   auto it = sockets_.find(fd);
   if (it == sockets_.end()) {
     Socket &sock = new_socket(fd);

@@ -819,4 +819,17 @@ TEST(PoolErrors, LegacyConstants) {
   EXPECT_EQ(65536u, SC_DEFAULT_WINDOW);
 }
 
+TEST(PoolHostile, NegativeFdsAreIgnored) {
+  connection_pool *cp = cp_new();
+  const std::string request(16, '\0');
+  cp_recv(cp, -1, request.data(), request.size());
+  cp_recv(cp, -5, nullptr, 0);
+  pool_message m;
+  EXPECT_EQ(cp_poll(cp, &m), POOL_EMPTY);
+  sc_pool_stats st;
+  ASSERT_EQ(SC_OK, sc_pool_get_stats(cp, &st, sizeof st));
+  EXPECT_EQ(st.handshakes_pending, 0u);
+  cp_delete(cp);
+}
+
 }  // namespace
