@@ -552,14 +552,19 @@ void Server::record_boundary(Session &s) {
   if (s.fp_plain != s.fp_cipher) index_.insert(pos, s.fp_plain, s.id, &s);
 }
 
+void Server::unindex_boundary(Session &s, size_t k) {
+  const uint64_t pos = s.first_boundary + k * kBoundary;
+  const Boundary &b = s.boundaries[k];
+  index_.erase(pos, b.cipher, s.id);
+  if (b.plain != b.cipher) index_.erase(pos, b.plain, s.id);
+}
+
 void Server::trim_boundaries(Session &s) {
   // A reuse request names the boundary at or below its position, and only
   // positions from resend.begin() on can be resumed.
   const uint64_t lowest = s.resend.begin() - s.resend.begin() % kBoundary;
   while (s.first_boundary < lowest && s.boundaries.size() > 0) {
-    const Boundary &b = s.boundaries[0];
-    index_.erase(s.first_boundary, b.cipher, s.id);
-    if (b.plain != b.cipher) index_.erase(s.first_boundary, b.plain, s.id);
+    unindex_boundary(s, 0);
     s.boundaries.pop_front();
     s.first_boundary += kBoundary;
   }
@@ -573,11 +578,7 @@ void Server::free_session(int id, Reason why) {
     close_socket(s.fd);
   else if (s.detached_at_ms != kNeverDetached)
     --detached_;
-  for (size_t k = 0; k < s.boundaries.size(); ++k) {
-    const uint64_t pos = s.first_boundary + k * kBoundary;
-    index_.erase(pos, s.boundaries[k].cipher, id);
-    if (s.boundaries[k].plain != s.boundaries[k].cipher) index_.erase(pos, s.boundaries[k].plain, id);
-  }
+  for (size_t k = 0; k < s.boundaries.size(); ++k) unindex_boundary(s, k);
   counters_.bytes_held -= s.resend.held();
   sessions_.erase(it);
   ++counters_.closed[static_cast<int>(why)];

@@ -123,6 +123,7 @@ class Server {
   void detach(Session &s, int fd);
   void record_boundary(Session &s);
   void trim_boundaries(Session &s);
+  void unindex_boundary(Session &s, size_t k);  // the k-th recorded boundary
   void free_session(int id, Reason why);
   void check_backlog(Session &s);
 
