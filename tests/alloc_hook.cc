@@ -3,6 +3,7 @@
 #include <malloc.h>
 
 #include <atomic>
+#include <cstddef>
 #include <cstdlib>
 #include <new>
 
@@ -15,7 +16,7 @@ std::atomic<int64_t> g_fail_at{0};
 std::atomic<bool> g_failed{false};
 std::atomic<int> g_armed{0};
 
-void *allocate(size_t n) {
+void *allocate(size_t n, size_t align = 0) {
   if (g_armed.load(std::memory_order_relaxed) > 0) {
     const int64_t k = ++g_count;
     if (k == g_fail_at.load()) {
@@ -23,7 +24,12 @@ void *allocate(size_t n) {
       throw std::bad_alloc();
     }
   }
-  void *p = std::malloc(n ? n : 1);
+  void *p = nullptr;
+  if (align > alignof(std::max_align_t)) {
+    if (posix_memalign(&p, align, n ? n : 1) != 0) p = nullptr;
+  } else {
+    p = std::malloc(n ? n : 1);
+  }
   if (!p) throw std::bad_alloc();
   g_live += static_cast<int64_t>(malloc_usable_size(p));
   return p;
@@ -67,6 +73,12 @@ void *operator new[](size_t n, const std::nothrow_t &) noexcept {
     return nullptr;
   }
 }
+void *operator new(size_t n, std::align_val_t al) { return alloc_hook::allocate(n, static_cast<size_t>(al)); }
+void *operator new[](size_t n, std::align_val_t al) { return alloc_hook::allocate(n, static_cast<size_t>(al)); }
+void operator delete(void *p, std::align_val_t) noexcept { alloc_hook::release(p); }
+void operator delete[](void *p, std::align_val_t) noexcept { alloc_hook::release(p); }
+void operator delete(void *p, size_t, std::align_val_t) noexcept { alloc_hook::release(p); }
+void operator delete[](void *p, size_t, std::align_val_t) noexcept { alloc_hook::release(p); }
 void operator delete(void *p) noexcept { alloc_hook::release(p); }
 void operator delete[](void *p) noexcept { alloc_hook::release(p); }
 void operator delete(void *p, size_t) noexcept { alloc_hook::release(p); }
