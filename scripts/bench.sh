@@ -21,35 +21,13 @@ full_run=yes
 [ "$#" -eq 0 ] || full_run=no
 
 # ---- dependencies (Debian package names) ----
-missing=()
-command -v cmake >/dev/null 2>&1 || missing+=(cmake)
-{ command -v g++ >/dev/null 2>&1 || command -v c++ >/dev/null 2>&1; } || missing+=(g++)
-command -v make >/dev/null 2>&1 || missing+=(make)
-[ -f /usr/include/md5.h ] || missing+=(libmd-dev)
-benchmark_config=no
-for f in /usr/lib/*/cmake/benchmark/benchmarkConfig.cmake /usr/lib/cmake/benchmark/benchmarkConfig.cmake; do
-  if [ -f "$f" ]; then benchmark_config=yes; fi
-done
-if [ ! -f /usr/include/benchmark/benchmark.h ] || [ "$benchmark_config" = no ]; then
-  missing+=(libbenchmark-dev)
-fi
+source scripts/deps.sh
+need_build_tools
+need_file /usr/include/benchmark/benchmark.h libbenchmark-dev
+need_file "/usr/lib/*/cmake/benchmark/benchmarkConfig.cmake" libbenchmark-dev
 # Only the table generator needs Python.
-if [ "$full_run" = yes ] && ! command -v python3 >/dev/null 2>&1; then
-  missing+=(python3)
-fi
-if [ "${#missing[@]}" -gt 0 ]; then
-  install=(apt-get install -y --no-install-recommends "${missing[@]}")
-  if [ "$(id -u)" -ne 0 ]; then
-    echo "missing dependencies: ${missing[*]}" >&2
-    echo "install them as root with:" >&2
-    echo "  ${install[*]}" >&2
-    exit 1
-  fi
-  echo "installing: ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update
-  "${install[@]}"
-fi
+[ "$full_run" = no ] || need_command python3 python3
+install_missing
 
 # ---- build ----
 cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release -DSC_BUILD_BENCH=ON \

@@ -15,23 +15,11 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 seconds="${1:-60}"
 shift || true
 
-missing=()
-command -v cmake >/dev/null 2>&1 || missing+=(cmake)
-command -v make >/dev/null 2>&1 || missing+=(make)
-command -v clang++ >/dev/null 2>&1 || missing+=(clang)
-ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1 || missing+=(libclang-rt-dev)
-[ -f /usr/include/md5.h ] || missing+=(libmd-dev)
-if [ "${#missing[@]}" -gt 0 ]; then
-  install=(apt-get install -y --no-install-recommends "${missing[@]}")
-  if [ "$(id -u)" -ne 0 ]; then
-    echo "missing: ${missing[*]}; install them as root with:" >&2
-    echo "  ${install[*]}" >&2
-    exit 1
-  fi
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update
-  "${install[@]}"
-fi
+source scripts/deps.sh
+need_build_tools
+need_command clang++ clang
+need_file "/usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a" libclang-rt-dev
+install_missing
 
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DSC_BUILD_FUZZERS=ON -DSC_SANITIZE=ON -DSC_BUILD_TESTS=OFF -DSC_BUILD_EXAMPLES=OFF
