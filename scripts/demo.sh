@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Builds stable-connection (Release, in build/) and runs the reconnect demo:
-# a client and a server in one process surviving reconnects with data lost in
-# flight.
+# Builds stable-connection (Release, in build/) and runs the TCP demo: a server
+# and 8 clients on 127.0.0.1 streaming data both ways while their sockets are
+# broken every ~50 ms per client; every byte is verified.
 #
-#   bash scripts/demo.sh
+#   bash scripts/demo.sh                 # the default run
+#   bash scripts/demo.sh --seed 1234     # options go to build/examples/stable_demo
 #
 # Missing build tools are installed with apt-get when run as root; otherwise
 # the script stops and prints the command to run.
@@ -41,4 +42,4 @@ fi
 # ---- build and run ----
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release
 cmake --build build -j2
-./build/examples/reconnect_demo
+exec ./build/examples/stable_demo "$@"

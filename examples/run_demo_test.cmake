@@ -1,0 +1,20 @@
+# Runs stable_demo (DEMO) with ARGS. Passes only if it exits with status 0,
+# its summary says that every byte was verified, and (if MIN_RECONNECTS is
+# set) the streams went through at least that many reconnects.
+execute_process(COMMAND ${DEMO} ${ARGS}
+  RESULT_VARIABLE rc
+  OUTPUT_VARIABLE out
+  ERROR_VARIABLE err)
+message("${out}")
+if(err)
+  message("stderr:\n${err}")
+endif()
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "stable_demo exited with status ${rc}")
+endif()
+if(NOT out MATCHES "PASS: every byte verified, ([0-9]+) reconnects")
+  message(FATAL_ERROR "stable_demo did not report every byte verified")
+endif()
+if(DEFINED MIN_RECONNECTS AND CMAKE_MATCH_1 LESS MIN_RECONNECTS)
+  message(FATAL_ERROR "only ${CMAKE_MATCH_1} reconnects (expected at least ${MIN_RECONNECTS})")
+endif()

@@ -1,0 +1,634 @@
+/*
+ * stable_server: a stable-connection server over TCP, one process, one epoll
+ * loop, any number of clients. Read it as an integration guide; the parts that
+ * only serve the demo (checking the test streams, killing sockets on purpose)
+ * are marked "demo".
+ *
+ *   stable_server [--port N] [--window BYTES] [--kill-interval MS] [--seed N]
+ *                 [--report-ms MS] [--max-seconds S] [--verbose]
+ *
+ * It listens on 127.0.0.1 (port 0, the default, picks a free port and prints
+ * it), serves the test streams of demo_stream.h to every stable_client, and
+ * runs until SIGINT or SIGTERM. Then it prints its totals and exits with 0 if
+ * every byte it received matched and no handshake was refused.
+ *
+ * How the pieces fit (one struct connection_pool for all clients):
+ *
+ *   socket readable   read() what is there, cp_recv(cp, fd, buf, n), then
+ *                     drain the pool. A new socket needs no announcement.
+ *   EOF or error      close(fd) and tell the pool: cp_recv(cp, fd, NULL, 0).
+ *                     The session detaches and waits for its client.
+ *   drain             sc_pool_poll() (or cp_poll()) until POOL_EMPTY, after
+ *                     EVERY cp_recv, cp_send and cp_timeout:
+ *                       POOL_OUT sz > 0  write to fd m.id (a socket, not a
+ *                                        session). What the socket does not
+ *                                        take now is kept, in order, and
+ *                                        written when it becomes writable.
+ *                       POOL_OUT sz == 0 close fd m.id. The pool has forgotten
+ *                                        it: do NOT call cp_recv(NULL) for it.
+ *                       POOL_IN          data from session m.id.
+ *                       SC_POOL_EVENT    opened/resumed/detached/closed/refused.
+ *   to send           cp_send(cp, id, buf, n); to end a session cp_send(.., 0).
+ *   once a second     cp_timeout(cp), then drain.
+ *
+ * Flow control: the pool accepts whatever you cp_send, and keeps it for a
+ * detached session until its window overflows (then the session is freed).
+ * So, like here, look at sc_pool_session_backlog() plus your own unwritten
+ * bytes before producing more.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "connectionserver.h"
+#include "connectionclient.h" /* stable_connection.h names both message structs */
+#include "stable_connection.h"
+#include "demo_stream.h"
+
+/* One per open socket, indexed by fd. */
+struct conn {
+	int open;
+	unsigned gen;   /* bumped at each close, so stale epoll events are ignored */
+	int session;    /* session id, 0 while the socket is in its handshake */
+	int broken;     /* a write failed: close it once the drain is over */
+	int doomed;     /* demo: kill it once the drain is over */
+	int want_out;   /* EPOLLOUT is registered */
+	char *out;      /* bytes cp_poll gave us that the socket has not taken */
+	size_t out_off, out_len, out_cap;
+};
+
+/* One per session, indexed by id: the demo's view of the two streams. */
+struct session {
+	int live, fd;
+	unsigned char hdr[DEMO_HEADER_SIZE];
+	size_t hdr_len;
+	uint64_t index, size, c2s_key, s2c_key;
+	uint64_t c2s_pos, c2s_hash, c2s_bad; /* received and checked */
+	uint64_t s2c_pos, s2c_hash;          /* sent */
+	uint64_t s2c_confirmed;              /* received by the client, as of its last reuse */
+	int trailer_sent, bye, ended;
+	uint64_t kill_at;
+};
+
+static struct {
+	struct connection_pool *cp;
+	int ep, listener, sigfd;
+	struct conn *conns;
+	int nconns;
+	struct session *sess;
+	int nsess;
+	int *dropq; /* fds to close after the current drain */
+	int ndrop;
+	struct demo_rng rng;
+	uint64_t window, kill_mean, cap, chunk_max;
+	int verbose;
+	/* Totals. */
+	uint64_t c2s, s2c, opened, reuses, detaches, refused, resent;
+	uint64_t closed[SC_REASON_MAX + 1];
+	uint64_t kills, kills_resend, mismatches, accepted;
+} S;
+
+#define TAG_LISTENER UINT64_MAX
+#define TAG_SIGNAL (UINT64_MAX - 1)
+
+static void drain(void);
+
+static void die(const char *what) {
+	perror(what);
+	exit(2);
+}
+
+static uint64_t kill_delay(void) { /* demo: uniform, mean kill_mean */
+	return demo_between(&S.rng, 0, 2 * S.kill_mean);
+}
+
+static struct session *session_get(int id) {
+	if (id >= S.nsess) {
+		int n = S.nsess ? S.nsess : 64;
+		while (n <= id) n *= 2;
+		S.sess = realloc(S.sess, (size_t)n * sizeof *S.sess);
+		if (!S.sess) die("realloc");
+		memset(S.sess + S.nsess, 0, (size_t)(n - S.nsess) * sizeof *S.sess);
+		S.nsess = n;
+	}
+	return &S.sess[id];
+}
+
+static void epoll_set(int fd, int op, uint32_t events) {
+	struct epoll_event ev;
+	memset(&ev, 0, sizeof ev);
+	ev.events = events;
+	ev.data.u64 = ((uint64_t)S.conns[fd].gen << 32) | (uint32_t)fd;
+	if (epoll_ctl(S.ep, op, fd, &ev) < 0) die("epoll_ctl");
+}
+
+/* ---------------------------------------------------------------- sockets */
+
+static void accept_all(void) {
+	for (;;) {
+		int fd = accept4(S.listener, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC), one = 1;
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED) continue;
+			if (errno != EAGAIN && errno != EWOULDBLOCK) perror("accept");
+			return;
+		}
+		/* Handshake messages are small: do not let Nagle hold them back. */
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+		if (fd >= S.nconns) {
+			int n = S.nconns ? S.nconns : 256;
+			while (n <= fd) n *= 2;
+			S.conns = realloc(S.conns, (size_t)n * sizeof *S.conns);
+			S.dropq = realloc(S.dropq, (size_t)n * sizeof *S.dropq);
+			if (!S.conns || !S.dropq) die("realloc");
+			memset(S.conns + S.nconns, 0, (size_t)(n - S.nconns) * sizeof *S.conns);
+			S.nconns = n;
+		}
+		S.conns[fd].open = 1;
+		S.conns[fd].session = 0;
+		epoll_set(fd, EPOLL_CTL_ADD, EPOLLIN);
+		++S.accepted;
+		/* Nothing to tell the pool: the first bytes start a handshake. */
+	}
+}
+
+/* Closes the socket. The caller tells the pool, unless the pool asked for it. */
+static void conn_close(int fd) {
+	struct conn *c = &S.conns[fd];
+	epoll_ctl(S.ep, EPOLL_CTL_DEL, fd, NULL);
+	close(fd);
+	free(c->out);
+	c->out = NULL;
+	c->out_off = c->out_len = c->out_cap = 0;
+	c->open = c->broken = c->doomed = c->want_out = 0;
+	c->session = 0;
+	++c->gen;
+}
+
+/* We close a socket ourselves (EOF, error, or a demo kill): tell the pool. */
+static void conn_drop(int fd) {
+	conn_close(fd);
+	cp_recv(S.cp, fd, NULL, 0);
+}
+
+/* Marks a socket to be dropped once the current drain is over. */
+static void conn_mark(int fd) {
+	struct conn *c = &S.conns[fd];
+	if (!c->broken && !c->doomed) S.dropq[S.ndrop++] = fd;
+}
+
+static size_t conn_pending(int fd) {
+	return S.conns[fd].out_len - S.conns[fd].out_off;
+}
+
+/* Writes pool output to a socket; what it does not take waits, in order. */
+static void conn_write(int fd, const char *p, size_t n) {
+	struct conn *c;
+	if (fd < 0 || fd >= S.nconns || !S.conns[fd].open) {
+		fprintf(stderr, "server: output for fd %d, which is not open\n", fd);
+		return;
+	}
+	c = &S.conns[fd];
+	if (c->broken) return; /* it dies with the socket; the session resends it */
+	if (conn_pending(fd) == 0) {
+		ssize_t w = send(fd, p, n, MSG_NOSIGNAL); /* MSG_NOSIGNAL: EPIPE, not SIGPIPE */
+		if (w >= 0) {
+			p += w;
+			n -= (size_t)w;
+		} else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+			conn_mark(fd);
+			c->broken = 1;
+			return;
+		}
+	}
+	if (n == 0) return;
+	if (c->out_off > 0 && c->out_off == c->out_len) c->out_off = c->out_len = 0;
+	if (c->out_len + n > c->out_cap) {
+		size_t cap = c->out_cap ? c->out_cap : 4096;
+		while (cap < c->out_len + n) cap *= 2;
+		c->out = realloc(c->out, cap);
+		if (!c->out) die("realloc");
+		c->out_cap = cap;
+	}
+	memcpy(c->out + c->out_len, p, n);
+	c->out_len += n;
+	if (!c->want_out) {
+		c->want_out = 1;
+		epoll_set(fd, EPOLL_CTL_MOD, EPOLLIN | EPOLLOUT);
+	}
+}
+
+/* The socket is writable again: write what waits. */
+static void conn_flush(int fd) {
+	struct conn *c = &S.conns[fd];
+	while (conn_pending(fd) > 0) {
+		ssize_t w = send(fd, c->out + c->out_off, conn_pending(fd), MSG_NOSIGNAL);
+		if (w < 0) {
+			if (errno == EINTR) continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+			conn_drop(fd);
+			drain();
+			return;
+		}
+		c->out_off += (size_t)w;
+	}
+	c->out_off = c->out_len = 0;
+	c->want_out = 0;
+	epoll_set(fd, EPOLL_CTL_MOD, EPOLLIN);
+}
+
+/* Demo: break a socket on purpose, in one of the ways networks do. */
+static void conn_kill(int fd) {
+	uint64_t how = demo_rand(&S.rng) % 3;
+	if (how == 1) shutdown(fd, SHUT_RDWR); /* FIN both ways */
+	if (how == 2) { /* RST: unread and unsent bytes are thrown away */
+		struct linger l = {1, 0};
+		setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+	}
+	conn_drop(fd);
+}
+
+static void conn_readable(int fd) {
+	static char buf[65536];
+	unsigned gen = S.conns[fd].gen;
+	int k;
+	for (k = 0; k < 2; ++k) { /* bounded, so that one busy socket cannot starve the rest */
+		ssize_t n = recv(fd, buf, sizeof buf, 0);
+		if (n > 0) {
+			cp_recv(S.cp, fd, buf, (size_t)n);
+			drain();
+			if (!S.conns[fd].open || S.conns[fd].gen != gen) return; /* closed meanwhile */
+			continue;
+		}
+		if (n < 0 && errno == EINTR) continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+		conn_drop(fd); /* EOF or error */
+		drain();
+		return;
+	}
+}
+
+/* ---------------------------------------------------------------- the demo streams */
+
+static void session_data(int id, const unsigned char *p, size_t n) {
+	struct session *s = session_get(id);
+	while (n > 0 && s->hdr_len < DEMO_HEADER_SIZE) {
+		s->hdr[s->hdr_len++] = *p++;
+		--n;
+		if (s->hdr_len == DEMO_HEADER_SIZE) {
+			if (memcmp(s->hdr, DEMO_HEADER_MAGIC, 8) != 0) {
+				fprintf(stderr, "server: session %d: not a demo client\n", id);
+				++S.mismatches;
+				s->c2s_bad = 1;
+			}
+			s->index = demo_get64(s->hdr + 8);
+			s->c2s_key = demo_stream_key(demo_get64(s->hdr + 16), DEMO_DIR_C2S);
+			s->s2c_key = demo_stream_key(demo_get64(s->hdr + 16), DEMO_DIR_S2C);
+			s->size = demo_get64(s->hdr + 24);
+			s->c2s_hash = s->s2c_hash = DEMO_HASH_INIT;
+		}
+	}
+	if (n > 0 && s->c2s_pos < s->size) {
+		size_t k = n < s->size - s->c2s_pos ? n : (size_t)(s->size - s->c2s_pos);
+		size_t bad = demo_stream_check(s->c2s_key, s->c2s_pos, p, k);
+		if (bad < k && s->c2s_bad == 0) {
+			s->c2s_bad = s->c2s_pos + bad + 1;
+			++S.mismatches;
+			fprintf(stderr, "server: MISMATCH: client %" PRIu64 " (session %d), byte %" PRIu64 "\n",
+			        s->index, id, s->c2s_pos + bad);
+		}
+		s->c2s_hash = demo_hash(s->c2s_hash, p, k);
+		s->c2s_pos += k;
+		S.c2s += k;
+		p += k;
+		n -= k;
+	}
+	if (n > 0) {
+		if (n != 1 || p[0] != DEMO_BYE || s->bye) {
+			fprintf(stderr, "server: session %d: %zu bytes past the end of its stream\n", id, n);
+			++S.mismatches;
+		}
+		s->bye = 1;
+	}
+}
+
+static void on_event(const struct sc_pool_event *ev) {
+	struct session *s;
+	switch (ev->type) {
+	case SC_EVENT_SESSION_OPENED:
+		s = session_get(ev->id);
+		memset(s, 0, sizeof *s);
+		s->live = 1;
+		s->fd = ev->fd;
+		s->kill_at = demo_now_ms() + kill_delay();
+		S.conns[ev->fd].session = ev->id;
+		++S.opened;
+		if (S.verbose) printf("session %d opened on fd %d\n", ev->id, ev->fd);
+		break;
+	case SC_EVENT_SESSION_RESUMED:
+		s = session_get(ev->id);
+		s->fd = ev->fd;
+		s->kill_at = demo_now_ms() + kill_delay();
+		S.conns[ev->fd].session = ev->id;
+		++S.reuses;
+		S.resent += ev->resent_bytes;
+		/* What the pool resends is what the client missed: so it had the rest. */
+		s->s2c_confirmed = s->s2c_pos - ev->resent_bytes;
+		if (S.verbose)
+			printf("session %d resumed on fd %d (old fd %d), %" PRIu64 " bytes resent, detached %" PRIu64
+			       " ms\n", ev->id, ev->fd, ev->old_fd, ev->resent_bytes, ev->detached_ms);
+		/* Demo: sometimes break the new socket right away, with the resend on its way. */
+		if (S.kill_mean && ev->resent_bytes > 0 && !s->trailer_sent && demo_rand(&S.rng) % 4 == 0) {
+			conn_mark(ev->fd);
+			S.conns[ev->fd].doomed = 1;
+		}
+		break;
+	case SC_EVENT_SESSION_DETACHED:
+		session_get(ev->id)->fd = -1;
+		++S.detaches;
+		if (S.verbose) printf("session %d detached from fd %d\n", ev->id, ev->fd);
+		break;
+	case SC_EVENT_SESSION_CLOSED:
+		s = session_get(ev->id);
+		s->live = 0;
+		s->fd = -1;
+		if (ev->reason >= 0 && ev->reason <= SC_REASON_MAX) ++S.closed[ev->reason];
+		if (S.verbose || ev->reason != SC_REASON_BY_APPLICATION)
+			printf("session %d closed: %s\n", ev->id, sc_reason_string(ev->reason));
+		break;
+	case SC_EVENT_HANDSHAKE_REFUSED:
+		++S.refused;
+		printf("handshake on fd %d refused: %s\n", ev->fd, sc_reason_string(ev->reason));
+		break;
+	}
+}
+
+/* Empties the pool's queue: the one place where pool output is handled. */
+static void drain(void) {
+	for (;;) {
+		struct pool_message m;
+		struct sc_pool_event ev;
+		int r;
+		while ((r = sc_pool_poll(S.cp, &m, &ev)) != POOL_EMPTY) {
+			if (r == POOL_OUT && m.sz == 0) {
+				conn_close(m.id); /* already forgotten by the pool */
+			} else if (r == POOL_OUT) {
+				conn_write(m.id, m.buffer, m.sz);
+			} else if (r == POOL_IN) {
+				session_data(m.id, (const unsigned char *)m.buffer, m.sz);
+			} else if (r == SC_POOL_EVENT) {
+				on_event(&ev);
+			} else {
+				fprintf(stderr, "sc_pool_poll: %s\n", sc_strerror(r));
+				exit(2);
+			}
+		}
+		/* Sockets that failed (or that the demo breaks) are closed only now,
+		 * outside the loop above, and each close is reported to the pool. */
+		if (S.ndrop == 0) return;
+		while (S.ndrop > 0) {
+			int fd = S.dropq[--S.ndrop];
+			if (!S.conns[fd].open) continue;
+			if (S.conns[fd].doomed && !S.conns[fd].broken) {
+				++S.kills_resend;
+				conn_kill(fd);
+			} else {
+				conn_drop(fd);
+			}
+		}
+	}
+}
+
+/* Produces server->client data for every session that has room for it, at
+ * most S.cap bytes each per turn of the event loop, so that reading keeps up. */
+static void pump(void) {
+	int id;
+	for (id = 1; id < S.nsess; ++id) {
+		struct session *s = &S.sess[id];
+		uint64_t budget = S.cap;
+		if (!s->live || s->hdr_len < DEMO_HEADER_SIZE || s->ended) continue;
+		if (s->bye) { /* the client is done: end the session, the pool closes its socket */
+			s->ended = 1;
+			cp_send(S.cp, id, NULL, 0);
+			drain();
+			continue;
+		}
+		while (s->live && s->s2c_pos < s->size && budget > 0) {
+			static unsigned char buf[32768];
+			uint64_t backlog = 0;
+			size_t n;
+			sc_pool_session_backlog(S.cp, id, &backlog);
+			if (s->fd >= 0) backlog += conn_pending(s->fd);
+			if (backlog >= S.cap) break;
+			n = demo_chunk(&S.rng, s->size - s->s2c_pos, S.chunk_max);
+			/* Without a socket, only as much as the client is known to be able
+			 * to take back: protocol version 1 has no acknowledgements, so
+			 * what it may have missed is everything since its last reuse. A
+			 * server that kept filling a detached session each time a
+			 * reconnect failed early would push it past the window. */
+			if (s->fd < 0 && s->s2c_pos + n - s->s2c_confirmed > S.window / 2) break;
+			demo_stream_fill(s->s2c_key, s->s2c_pos, buf, n);
+			s->s2c_hash = demo_hash(s->s2c_hash, buf, n);
+			s->s2c_pos += n;
+			S.s2c += n;
+			budget = budget > n ? budget - n : 0;
+			cp_send(S.cp, id, (const char *)buf, n);
+			drain();
+			s = &S.sess[id];
+		}
+		if (s->live && !s->trailer_sent && s->s2c_pos == s->size && s->c2s_pos == s->size) {
+			unsigned char t[DEMO_TRAILER_SIZE];
+			memcpy(t, DEMO_TRAILER_MAGIC, 8);
+			demo_put64(t + 8, s->c2s_pos);
+			demo_put64(t + 16, s->c2s_hash);
+			demo_put64(t + 24, s->s2c_hash);
+			demo_put64(t + 32, s->c2s_bad);
+			s->trailer_sent = 1;
+			cp_send(S.cp, id, (const char *)t, sizeof t);
+			drain();
+		}
+	}
+}
+
+/* Demo: break sockets of sessions whose time has come. Only once the client has
+ * started its stream (so it has received something and can resume) and before
+ * the trailer (so that the end of the session is orderly). */
+static uint64_t kill_due(uint64_t now) {
+	uint64_t next = UINT64_MAX;
+	int id;
+	for (id = 1; id < S.nsess && S.kill_mean; ++id) {
+		struct session *s = &S.sess[id];
+		if (!s->live || s->fd < 0 || s->c2s_pos == 0 || s->trailer_sent) continue;
+		if (now >= s->kill_at) {
+			++S.kills;
+			conn_kill(s->fd);
+			drain(); /* the pool reports the session detached */
+		} else if (s->kill_at < next) {
+			next = s->kill_at;
+		}
+	}
+	return next;
+}
+
+static void print_totals(const char *tag) {
+	struct sc_pool_stats st;
+	memset(&st, 0, sizeof st);
+	sc_pool_get_stats(S.cp, &st, sizeof st);
+	printf("%s c2s=%" PRIu64 " s2c=%" PRIu64 " accepted=%" PRIu64 " opened=%" PRIu64 " reuses=%" PRIu64
+	       " detaches=%" PRIu64 " refused=%" PRIu64 " resent=%" PRIu64 " kills=%" PRIu64
+	       " kills_resend=%" PRIu64 " closed_app=%" PRIu64 " closed_expired=%" PRIu64
+	       " closed_backlog=%" PRIu64 " open=%" PRIu64 " mismatches=%" PRIu64 "\n",
+	       tag, S.c2s, S.s2c, S.accepted, S.opened, S.reuses, S.detaches, S.refused, st.bytes_resent,
+	       S.kills, S.kills_resend, S.closed[SC_REASON_BY_APPLICATION], S.closed[SC_REASON_EXPIRED],
+	       S.closed[SC_REASON_BACKLOG], st.sessions_open, S.mismatches);
+	fflush(stdout);
+}
+
+static void usage(void) {
+	fprintf(stderr, "usage: stable_server [--port N] [--window BYTES] [--kill-interval MS] [--seed N]\n"
+	                "                     [--report-ms MS] [--max-seconds S] [--verbose]\n");
+	exit(2);
+}
+
+int main(int argc, char **argv) {
+	uint64_t port = 0, seed = 1, report_ms = 0, max_seconds = 0, now, start, next_timeout, next_report;
+	struct sockaddr_in addr;
+	socklen_t alen = sizeof addr;
+	sigset_t sigs;
+	int i, one = 1, buf, stop = 0, status;
+
+	S.window = 1024 * 1024;
+	for (i = 1; i < argc; ++i) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (!strcmp(a, "--verbose")) { S.verbose = 1; continue; }
+		if (!v) usage();
+		++i;
+		if (!strcmp(a, "--port")) port = strtoull(v, NULL, 10);
+		else if (!strcmp(a, "--window")) { if (demo_parse_size(v, &S.window)) usage(); }
+		else if (!strcmp(a, "--kill-interval")) S.kill_mean = strtoull(v, NULL, 10);
+		else if (!strcmp(a, "--seed")) seed = strtoull(v, NULL, 0);
+		else if (!strcmp(a, "--report-ms")) report_ms = strtoull(v, NULL, 10);
+		else if (!strcmp(a, "--max-seconds")) max_seconds = strtoull(v, NULL, 10);
+		else usage();
+	}
+	S.rng.s = seed;
+	S.cap = demo_send_cap(S.window);
+	S.chunk_max = demo_chunk_max(S.window);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+
+	/* The pool: a resend window per session, and events for the log. */
+	S.cp = cp_new();
+	if (!S.cp) die("cp_new");
+	if (sc_pool_set_window(S.cp, (size_t)S.window) != SC_OK) {
+		fprintf(stderr, "server: window %" PRIu64 " out of range\n", S.window);
+		return 2;
+	}
+	sc_pool_enable_events(S.cp, 1);
+
+	/* A non-blocking listening socket on loopback. Accepted sockets inherit
+	 * its buffer sizes (see demo_sockbuf in demo_stream.h for why they matter). */
+	S.listener = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (S.listener < 0) die("socket");
+	setsockopt(S.listener, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	buf = demo_sockbuf(S.window);
+	setsockopt(S.listener, SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
+	setsockopt(S.listener, SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
+	memset(&addr, 0, sizeof addr);
+	addr.sin_family = AF_INET;
+	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	addr.sin_port = htons((uint16_t)port);
+	if (bind(S.listener, (struct sockaddr *)&addr, sizeof addr) < 0) die("bind");
+	if (listen(S.listener, 128) < 0) die("listen");
+	if (getsockname(S.listener, (struct sockaddr *)&addr, &alen) < 0) die("getsockname");
+	printf("listening 127.0.0.1 port=%u\n", (unsigned)ntohs(addr.sin_port));
+
+	/* SIGINT and SIGTERM arrive through the epoll loop as well. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	sigprocmask(SIG_BLOCK, &sigs, NULL);
+	S.sigfd = signalfd(-1, &sigs, SFD_NONBLOCK | SFD_CLOEXEC);
+	S.ep = epoll_create1(EPOLL_CLOEXEC);
+	if (S.sigfd < 0 || S.ep < 0) die("signalfd/epoll_create1");
+	{
+		struct epoll_event ev;
+		memset(&ev, 0, sizeof ev);
+		ev.events = EPOLLIN;
+		ev.data.u64 = TAG_LISTENER;
+		if (epoll_ctl(S.ep, EPOLL_CTL_ADD, S.listener, &ev) < 0) die("epoll_ctl");
+		ev.data.u64 = TAG_SIGNAL;
+		if (epoll_ctl(S.ep, EPOLL_CTL_ADD, S.sigfd, &ev) < 0) die("epoll_ctl");
+	}
+
+	start = now = demo_now_ms();
+	next_timeout = now + 1000;
+	next_report = report_ms ? now + report_ms : UINT64_MAX;
+	while (!stop) {
+		struct epoll_event evs[64];
+		uint64_t next = next_timeout, wait;
+		int n, k;
+
+		now = demo_now_ms();
+		if (now >= next_timeout) { /* the pool's timers: handshake and reuse timeouts */
+			cp_timeout(S.cp);
+			drain();
+			next_timeout = now + 1000;
+		}
+		if (now >= next_report) {
+			print_totals("stats");
+			next_report = now + report_ms;
+		}
+		if (max_seconds && now - start >= max_seconds * 1000) {
+			fprintf(stderr, "server: --max-seconds reached\n");
+			break;
+		}
+		pump();
+		{
+			uint64_t kd = kill_due(now);
+			if (kd < next) next = kd;
+		}
+		if (next_report < next) next = next_report;
+		wait = next > now ? next - now : 0;
+		n = epoll_wait(S.ep, evs, 64, (int)(wait < 1000 ? wait : 1000));
+		if (n < 0 && errno != EINTR) die("epoll_wait");
+		for (k = 0; k < n; ++k) {
+			uint64_t tag = evs[k].data.u64;
+			int fd = (int)(uint32_t)tag;
+			if (tag == TAG_LISTENER) {
+				accept_all();
+			} else if (tag == TAG_SIGNAL) {
+				stop = 1;
+			} else if (fd < S.nconns && S.conns[fd].open && S.conns[fd].gen == (unsigned)(tag >> 32)) {
+				unsigned gen = S.conns[fd].gen;
+				if (evs[k].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) conn_readable(fd);
+				if ((evs[k].events & EPOLLOUT) && S.conns[fd].open && S.conns[fd].gen == gen)
+					conn_flush(fd);
+			}
+		}
+	}
+
+	print_totals("final");
+	status = (S.mismatches == 0 && S.refused == 0 && S.closed[SC_REASON_EXPIRED] == 0 &&
+	          S.closed[SC_REASON_BACKLOG] == 0) ? 0 : 1;
+	for (i = 0; i < S.nconns; ++i)
+		if (S.conns[i].open) conn_close(i);
+	cp_delete(S.cp); /* frees every session; it emits nothing */
+	close(S.listener);
+	close(S.sigfd);
+	close(S.ep);
+	free(S.conns);
+	free(S.dropq);
+	free(S.sess);
+	return status;
+}
