@@ -18,6 +18,8 @@ extern "C" {
 
 struct connection_pool;
 struct connection;
+struct pool_message;       /* connectionserver.h */
+struct connection_message; /* connectionclient.h */
 
 #define SC_VERSION_MAJOR 1
 #define SC_VERSION_MINOR 0
