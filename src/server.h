@@ -87,6 +87,7 @@ class Server {
   size_t session_held(int id) const;
 
  private:
+  friend struct ServerTestPeer;  // tests reach the id counter through it
   struct Handshake;
   struct Socket;
   struct Out {
