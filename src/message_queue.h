@@ -11,8 +11,8 @@
 
 namespace sc {
 
-// FIFO of T over a power-of-two ring.
-template <typename T>
+// FIFO of T over a power-of-two ring of at least kInitial slots.
+template <typename T, size_t kInitial = 8>
 class RingQueue {
  public:
   bool empty() const { return count_ == 0; }
@@ -20,6 +20,7 @@ class RingQueue {
   T &front() { return items_[head_]; }
   T &back() { return items_[(head_ + count_ - 1) & (items_.size() - 1)]; }
   T &operator[](size_t k) { return items_[(head_ + k) & (items_.size() - 1)]; }
+  const T &operator[](size_t k) const { return items_[(head_ + k) & (items_.size() - 1)]; }
 
   void push_back(T item) {
     if (count_ == items_.size()) grow();
@@ -57,7 +58,7 @@ class RingQueue {
     }
   }
   void grow() {
-    std::vector<T> bigger(items_.empty() ? 8 : items_.size() * 2);
+    std::vector<T> bigger(items_.empty() ? kInitial : items_.size() * 2);
     for (size_t k = 0; k < count_; ++k) bigger[k] = std::move((*this)[k]);
     items_.swap(bigger);
     head_ = 0;

@@ -29,32 +29,8 @@ struct Boundary {
   uint32_t plain;
 };
 
-// A queue of boundaries, oldest first, grown on demand.
-class BoundaryRing {
- public:
-  size_t size() const { return count_; }
-  const Boundary &operator[](size_t k) const { return items_[(head_ + k) & (items_.size() - 1)]; }
-  void push_back(Boundary b) {
-    if (count_ == items_.size()) grow();
-    items_[(head_ + count_) & (items_.size() - 1)] = b;
-    ++count_;
-  }
-  void pop_front() {
-    head_ = (head_ + 1) & (items_.size() - 1);
-    --count_;
-  }
-
- private:
-  void grow() {
-    std::vector<Boundary> bigger(items_.empty() ? 2 : items_.size() * 2);
-    for (size_t k = 0; k < count_; ++k) bigger[k] = (*this)[k];
-    items_.swap(bigger);
-    head_ = 0;
-  }
-  std::vector<Boundary> items_;  // size is a power of two
-  size_t head_ = 0;
-  size_t count_ = 0;
-};
+// Boundaries oldest first; most sessions hold one or two.
+using BoundaryRing = RingQueue<Boundary, 2>;
 
 }  // namespace
 
