@@ -111,7 +111,8 @@ const char *sc_reason_string(int reason);
 #define SC_EVENT_SESSION_OPENED 1    /* id, fd */
 #define SC_EVENT_SESSION_RESUMED 2   /* id, old_fd (-1: none), fd, resent_bytes, detached_ms */
 #define SC_EVENT_SESSION_DETACHED 3  /* id, fd: its socket is gone, the session waits */
-#define SC_EVENT_SESSION_CLOSED 4    /* id, reason: BY_APPLICATION, EXPIRED or BACKLOG */
+#define SC_EVENT_SESSION_CLOSED 4    /* id, reason: BY_APPLICATION, EXPIRED, BACKLOG or
+                                        NO_RESOURCES */
 #define SC_EVENT_HANDSHAKE_REFUSED 5 /* fd, reason: BAD_AUTH, UNKNOWN_SESSION,
                                         WINDOW_EXCEEDED, MALFORMED, TIMED_OUT,
                                         TOO_MANY_HANDSHAKES or NO_RESOURCES */
@@ -191,6 +192,7 @@ struct sc_pool_stats {
   uint64_t detaches;     /* sessions that lost their socket */
   uint64_t refused_too_many_handshakes;
   uint64_t refused_no_resources;
+  uint64_t closed_no_resources; /* sessions ended because their data could not be kept */
 };
 int sc_pool_get_stats(struct connection_pool *cp, struct sc_pool_stats *st, size_t size);
 

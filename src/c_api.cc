@@ -94,7 +94,7 @@ extern "C" SC_EXPORT void cp_send(struct connection_pool *cp, int id, const char
   } catch (...) {
     // Data that cannot be kept leaves a hole in the stream: end the session.
     try {
-      cp->server.close_session(id);
+      cp->server.abandon_session(id);
     } catch (...) {
     }
   }
@@ -360,6 +360,7 @@ extern "C" SC_EXPORT int sc_pool_get_stats(struct connection_pool *cp, struct sc
   full.detaches = k.detaches;
   full.refused_too_many_handshakes = k.refused[SC_REASON_TOO_MANY_HANDSHAKES];
   full.refused_no_resources = k.refused[SC_REASON_NO_RESOURCES];
+  full.closed_no_resources = k.closed[SC_REASON_NO_RESOURCES];
   copy_prefix(full, st, size);
   return SC_OK;
 }

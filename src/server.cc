@@ -601,6 +601,8 @@ void Server::send(int id, const uint8_t *data, size_t n) {
 
 void Server::close_session(int id) { free_session(id, Reason::kByApplication); }
 
+void Server::abandon_session(int id) { free_session(id, Reason::kNoResources); }
+
 void Server::timeout() {
   const uint64_t now = clock_.now();
   std::vector<int> overdue;

@@ -61,6 +61,8 @@ class Server {
   // Gives up on socket `fd` (POOL_OUT size 0), e.g. when its input could not
   // be processed.
   void abandon_socket(int fd);
+  // Ends session `id` because its data could not be kept (no memory).
+  void abandon_session(int id);
 
   void set_handshake_timeout(uint64_t ms) { handshake_timeout_ms_ = ms; }
   void set_reuse_timeout(uint64_t ms) { reuse_timeout_ms_ = ms; }

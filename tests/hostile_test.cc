@@ -331,6 +331,38 @@ void lifecycle(int64_t fail_at, bool *failure_happened, uint64_t *server_state, 
   cp_delete(pool);
 }
 
+TEST(FailMalloc, SendThatCannotBeKeptEndsTheSessionWithItsReason) {
+  Link link{cp_new(), cc_open(), 5};
+  link.enable_events();
+  link.client_send("hello");
+  link.pump();
+  ASSERT_EQ(link.server_got, "hello");
+  // The first allocation of a large send (its output buffer or the resend
+  // buffer's growth) fails.
+  alloc_hook::reset_count();
+  alloc_hook::fail_at(1);
+  link.server_send(1, pattern(40000, 9));
+  ASSERT_TRUE(alloc_hook::failed());
+  alloc_hook::fail_at(0);
+  sc_pool_event closed{};
+  int closes = 0;
+  pool_message m;
+  sc_pool_event ev;
+  for (int t; (t = sc_pool_poll(link.pool, &m, &ev)) != POOL_EMPTY;) {
+    if (t == POOL_OUT && m.sz == 0 && m.id == 5) ++closes;
+    if (t == SC_POOL_EVENT && ev.type == SC_EVENT_SESSION_CLOSED) closed = ev;
+  }
+  EXPECT_EQ(closes, 1);
+  EXPECT_EQ(closed.id, 1);
+  EXPECT_EQ(closed.reason, SC_REASON_NO_RESOURCES);
+  sc_pool_stats st;
+  ASSERT_EQ(SC_OK, sc_pool_get_stats(link.pool, &st, sizeof st));
+  EXPECT_EQ(st.closed_no_resources, 1u);
+  EXPECT_EQ(st.sessions_open, 0u);
+  cc_close(link.client);
+  cp_delete(link.pool);
+}
+
 uint64_t fixed_random(void *state) { return ++*static_cast<uint64_t *>(state) * 0x9e3779b97f4a7c15ull; }
 
 TEST(FailMalloc, EveryAllocationFailingInTurnLeavesTheLibraryConsistent) {
