@@ -4,9 +4,8 @@
 
 namespace sc {
 
-size_t FingerprintIndex::home(uint64_t pos, uint32_t fp) const {
-  // Fingerprints are already well mixed; positions are multiples of 256.
-  uint64_t h = (pos >> 8) * 0x9e3779b97f4a7c15ull ^ (static_cast<uint64_t>(fp) * 0xc2b2ae3d27d4eb4full);
+size_t FingerprintIndex::home(uint32_t key, uint32_t fp) const {
+  uint64_t h = key * 0x9e3779b97f4a7c15ull ^ (static_cast<uint64_t>(fp) * 0xc2b2ae3d27d4eb4full);
   h ^= h >> 29;
   return static_cast<size_t>(h) & mask_;
 }
@@ -19,28 +18,30 @@ void FingerprintIndex::rehash(size_t new_slots) {
   for (size_t k = 0; k < old_slots; ++k) {
     const Entry &e = old[k];
     if (e.id == 0) continue;
-    size_t slot = home(e.pos, e.fp);
+    size_t slot = home(e.pos_key, e.fp);
     while (slots_[slot].id != 0) slot = (slot + 1) & mask_;
     slots_[slot] = e;
   }
 }
 
-void FingerprintIndex::insert(uint64_t pos, uint32_t fp, int id, void *owner) {
+void FingerprintIndex::insert(uint64_t pos, uint32_t fp, int id) {
   // Keep the load factor at most 3/4 so probes stay short.
   if (!slots_ || (size_ + 1) * 4 > (mask_ + 1) * 3) rehash(slots_ ? (mask_ + 1) * 2 : 16);
-  size_t slot = home(pos, fp);
+  const uint32_t key = pos_key(pos);
+  size_t slot = home(key, fp);
   while (slots_[slot].id != 0) slot = (slot + 1) & mask_;
-  slots_[slot] = Entry{pos, fp, id, owner};
+  slots_[slot] = Entry{key, fp, id};
   ++size_;
 }
 
 bool FingerprintIndex::erase(uint64_t pos, uint32_t fp, int id) {
   if (size_ == 0) return false;
-  size_t slot = home(pos, fp);
+  const uint32_t key = pos_key(pos);
+  size_t slot = home(key, fp);
   for (;; slot = (slot + 1) & mask_) {
     const Entry &e = slots_[slot];
     if (e.id == 0) return false;
-    if (e.pos == pos && e.fp == fp && e.id == id) break;
+    if (e.pos_key == key && e.fp == fp && e.id == id) break;
   }
   // Backward-shift deletion: pull later entries of the cluster into the hole
   // when their home slot does not lie cyclically after the hole.
@@ -48,14 +49,14 @@ bool FingerprintIndex::erase(uint64_t pos, uint32_t fp, int id) {
   for (size_t next = (hole + 1) & mask_;; next = (next + 1) & mask_) {
     const Entry &e = slots_[next];
     if (e.id == 0) break;
-    const size_t h = home(e.pos, e.fp);
+    const size_t h = home(e.pos_key, e.fp);
     const bool stays = ((next - h) & mask_) < ((next - hole) & mask_);
     if (!stays) {
       slots_[hole] = e;
       hole = next;
     }
   }
-  slots_[hole] = Entry{0, 0, 0, nullptr};
+  slots_[hole] = Entry{0, 0, 0};
   --size_;
   if (size_ == 0) {
     slots_.reset();

@@ -8,7 +8,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <type_traits>
 
 namespace sc {
 
@@ -16,27 +15,22 @@ class FingerprintIndex {
  public:
   FingerprintIndex() = default;
 
-  // `owner` is handed back by find(), so a caller can reach the session
-  // without another lookup.
-  void insert(uint64_t pos, uint32_t fp, int id, void *owner = nullptr);
+  // `pos` is a multiple of 256. `id` is any nonzero int the caller chooses
+  // (the server stores the slot of the session's hot record).
+  void insert(uint64_t pos, uint32_t fp, int id);
   // Removes one entry equal to (pos, fp, id); false if there is none.
   bool erase(uint64_t pos, uint32_t fp, int id);
 
-  // Calls visit(id) or visit(id, owner) for each entry under (pos, fp) until
-  // it returns true; returns that id, or 0.
+  // Calls visit(id) for each entry under (pos, fp) until it returns true;
+  // returns that id, or 0.
   template <typename Visit>
   int find(uint64_t pos, uint32_t fp, Visit &&visit) const {
     if (size_ == 0) return 0;
-    for (size_t slot = home(pos, fp);; slot = (slot + 1) & mask_) {
+    const uint32_t key = pos_key(pos);
+    for (size_t slot = home(key, fp);; slot = (slot + 1) & mask_) {
       const Entry &e = slots_[slot];
       if (e.id == 0) return 0;
-      if (e.pos != pos || e.fp != fp) continue;
-      bool stop;
-      if constexpr (std::is_invocable_v<Visit, int, void *>)
-        stop = visit(e.id, e.owner);
-      else
-        stop = visit(e.id);
-      if (stop) return e.id;
+      if (e.pos_key == key && e.fp == fp && visit(e.id)) return e.id;
     }
   }
 
@@ -44,14 +38,18 @@ class FingerprintIndex {
   size_t memory_bytes() const { return slots_ ? (mask_ + 1) * sizeof(Entry) : 0; }
 
  private:
+  // 12 bytes, so that the table of a pool with 100k sessions stays within a
+  // few megabytes, where random reads are still cheap. Positions are kept as
+  // pos / 256 in 32 bits: they alias only 1 TiB apart, far beyond any window,
+  // and callers check the window anyway.
   struct Entry {
-    uint64_t pos;
+    uint32_t pos_key;
     uint32_t fp;
     int32_t id;  // 0: empty slot
-    void *owner;
   };
+  static uint32_t pos_key(uint64_t pos) { return static_cast<uint32_t>(pos >> 8); }
 
-  size_t home(uint64_t pos, uint32_t fp) const;
+  size_t home(uint32_t key, uint32_t fp) const;
   void rehash(size_t new_slots);
 
   std::unique_ptr<Entry[]> slots_;

@@ -48,6 +48,7 @@ struct alignas(64) Session {
   ResendBuffer resend;         // server->client ciphertext
   int id;
   int fd = -1;                 // -1: detached
+  int slot = 0;                // of its hot record
   uint64_t secret;             // the DH shared secret, which auth codes prove
   uint64_t received = 0;       // client->server bytes decrypted
   uint64_t detached_at_ms = kNeverDetached;
@@ -357,19 +358,22 @@ void Server::answer_reuse(int fd, Socket &sock) {
   const uint64_t client_received = load_le64(hs.buf);
   const uint32_t fp = load_le32(hs.buf + 8);
   Reason why = Reason::kUnknownSession;
-  Session *s = find_reusable(client_received, fp, &why);
-  if (!s) {
+  const int slot = find_reusable(client_received, fp, &why);
+  if (!slot) {
     refuse(fd, why);
     return;
   }
   hs.challenge = random_u64(RandomSide::kServer);
-  hs.session_id = s->id;
+  // Only the hot record is read: the session itself stays out of the cache
+  // until the client proves it owns it.
+  const HotRecord &h = hot_[static_cast<size_t>(slot)];
+  hs.session_id = h.id;
   hs.client_received = client_received;
-  hs.told_received = s->received;
+  hs.told_received = h.received;
   hs.stage = Handshake::Stage::kAuth;
   hs.have = 0;
   std::vector<uint8_t> &out = out_buffer(fd);
-  append_le64(out, s->received);
+  append_le64(out, hs.told_received);
   append_le64(out, hs.challenge);
 }
 
@@ -382,8 +386,14 @@ void Server::finish_new(int fd, Socket &sock, const uint8_t *data, size_t n) {
   const int id = allocate_id();
   auto session = std::make_unique<Session>(id, hs.secret, window_);
   Session &s = *session;
-  sessions_.emplace(id, std::move(session));
-  index_.insert(0, s.fp_cipher, id, &s);
+  const int slot = take_slot(s);
+  try {
+    sessions_.emplace(id, std::move(session));
+  } catch (...) {
+    release_slot(slot);  // the session itself may be gone with the failed node
+    throw;
+  }
+  index_.insert(0, s.fp_cipher, s.slot);
   attach(s, fd, sock);
   ++counters_.sessions_opened;
   PoolEvent e;
@@ -458,6 +468,7 @@ void Server::feed_session(Session &s, const uint8_t *data, size_t n) {
   dst->resize(at + n);
   s.decoder.apply(data, dst->data() + at, n);
   s.received += n;
+  if (s.slot) hot_[static_cast<size_t>(s.slot)].received = s.received;
   counters_.bytes_in += n;
 }
 
@@ -499,40 +510,74 @@ void Server::check_backlog(Session &s) {
   if (s.fd < 0 && !s.resend.holds_from(s.handed_out)) free_session(s.id, Reason::kBacklog);
 }
 
-Session *Server::find_reusable(uint64_t recv_count, uint32_t fp, Reason *why) {
+int Server::find_reusable(uint64_t recv_count, uint32_t fp, Reason *why) {
   // Entries leave the index when their boundary leaves the window, so a match
   // names a session that recorded `fp` at `boundary`; it only remains to see
   // whether it still holds what the client misses. Two sessions may share a
   // 32-bit fingerprint at one position: one of them is picked at random, so a
   // client turned away by a wrong pick succeeds on a later attempt.
   const uint64_t boundary = recv_count - recv_count % kBoundary;
-  Session *candidates[8];
+  int candidates[8];
   size_t count = 0;
-  index_.find(boundary, fp, [&](int, void *owner) {
-    Session *s = static_cast<Session *>(owner);
-    if (!s->resend.holds_from(recv_count)) {
+  index_.find(boundary, fp, [&](int slot) {
+    const HotRecord &h = hot_[static_cast<size_t>(slot)];
+    if (recv_count > h.sent || recv_count < h.sent - h.held) {
       *why = Reason::kWindowExceeded;
       return false;
     }
-    candidates[count++] = s;
+    candidates[count++] = slot;
     return count == 8;
   });
-  if (count == 0) return nullptr;
+  if (count == 0) return 0;
   return count == 1 ? candidates[0] : candidates[random_u64(RandomSide::kServer) % count];
+}
+
+int Server::take_slot(Session &s) {
+  if (free_slots_.empty()) {
+    // Room for every slot on the free list first, so release_slot() never
+    // allocates; then the new record. Either may throw, changing nothing
+    // that matters.
+    free_slots_.reserve(hot_.size() + 2);
+    if (hot_.empty()) hot_.emplace_back();  // slot 0: "no entry" in the index
+    hot_.emplace_back();
+    s.slot = static_cast<int>(hot_.size() - 1);
+  } else {
+    s.slot = free_slots_.back();
+    free_slots_.pop_back();
+  }
+  HotRecord &h = hot_[static_cast<size_t>(s.slot)];
+  h = HotRecord{};
+  h.id = s.id;
+  sync_hot(s);
+  return s.slot;
+}
+
+void Server::release_slot(int slot) {
+  if (slot <= 0) return;
+  hot_[static_cast<size_t>(slot)] = HotRecord{};
+  free_slots_.push_back(slot);
+}
+
+void Server::sync_hot(const Session &s) {
+  if (s.slot == 0) return;
+  HotRecord &h = hot_[static_cast<size_t>(s.slot)];
+  h.received = s.received;
+  h.sent = s.sent();
+  h.held = static_cast<uint32_t>(s.resend.held());
 }
 
 void Server::record_boundary(Session &s) {
   const uint64_t pos = s.first_boundary + s.boundaries.size() * kBoundary;
   s.boundaries.push_back(Boundary{s.fp_cipher, s.fp_plain});
-  index_.insert(pos, s.fp_cipher, s.id, &s);
-  if (s.fp_plain != s.fp_cipher) index_.insert(pos, s.fp_plain, s.id, &s);
+  index_.insert(pos, s.fp_cipher, s.slot);
+  if (s.fp_plain != s.fp_cipher) index_.insert(pos, s.fp_plain, s.slot);
 }
 
 void Server::unindex_boundary(Session &s, size_t k) {
   const uint64_t pos = s.first_boundary + k * kBoundary;
   const Boundary &b = s.boundaries[k];
-  index_.erase(pos, b.cipher, s.id);
-  if (b.plain != b.cipher) index_.erase(pos, b.plain, s.id);
+  index_.erase(pos, b.cipher, s.slot);
+  if (b.plain != b.cipher) index_.erase(pos, b.plain, s.slot);
 }
 
 void Server::trim_boundaries(Session &s) {
@@ -556,6 +601,7 @@ void Server::free_session(int id, Reason why) {
     --detached_;
   for (size_t k = 0; k < s.boundaries.size(); ++k) unindex_boundary(s, k);
   counters_.bytes_held -= s.resend.held();
+  release_slot(s.slot);
   sessions_.erase(it);
   ++counters_.closed[static_cast<int>(why)];
   PoolEvent e;
@@ -591,6 +637,7 @@ void Server::send(int id, const uint8_t *data, size_t n) {
   trim_boundaries(*s);
   counters_.bytes_out += n;
   counters_.bytes_held += s->resend.held() - held_before;
+  sync_hot(*s);
   if (s->fd >= 0) {
     out_.back().session_id = id;
     out_.back().stream_end = s->sent();

@@ -120,7 +120,11 @@ class Server {
   void feed_session(Session &s, const uint8_t *data, size_t n);
 
   Session *find_session(int id);
-  Session *find_reusable(uint64_t recv_count, uint32_t fp, Reason *why);
+  // The slot of the session a reuse request names, or 0.
+  int find_reusable(uint64_t recv_count, uint32_t fp, Reason *why);
+  int take_slot(Session &s);
+  void release_slot(int slot);
+  void sync_hot(const Session &s);
   int allocate_id();
   void attach(Session &s, int fd, Socket &sock);
   void detach(Session &s, int fd);
@@ -141,7 +145,18 @@ class Server {
 
   std::unordered_map<int, std::unique_ptr<Session>> sessions_;
   std::unordered_map<int, Socket> sockets_;
-  FingerprintIndex index_;
+  FingerprintIndex index_;  // (boundary, fingerprint) -> slot in hot_
+  // What a reuse lookup reads, packed densely by slot, so that with 100k
+  // sessions a lookup reads a few megabytes (index and these records) rather
+  // than the sessions themselves. Slot 0 is unused.
+  struct HotRecord {
+    uint64_t received = 0;  // client->server bytes decrypted
+    uint64_t sent = 0;      // server->client stream position
+    uint32_t held = 0;      // bytes held for resending (window <= 1 GiB)
+    int32_t id = 0;
+  };
+  std::vector<HotRecord> hot_;
+  std::vector<int> free_slots_;
   RingQueue<Out> out_;
   RingQueue<In> in_;
   std::vector<uint8_t> current_;  // the bytes the last poll() handed out
