@@ -273,8 +273,8 @@ class Report:
                                   "<= %.0fx" % REUSE_FLATNESS_TARGET,
                                   "%.2fx over the limit" % (slow / REUSE_FLATNESS_TARGET))
             rows.append("| Reuse lookup in the pool (request in, answer out), %dk sessions | %s%s | %s | %s | %s | "
-                        "two dependent memory reads (fingerprint index slot, then the session's first cache "
-                        "line): cache hits at 1k, DRAM and TLB misses at 100k |" % (
+                        "two dependent memory reads (a 12-byte index slot, then the session's 24-byte hot "
+                        "record): cache hits at 1k, about 8 MB of tables at 100k |" % (
                             n // 1000, fmt_rate(rate, "/s"), self.spread(name, "items_per_second"),
                             "%.2fx slower than 1k" % slow if slow else "n/a", target or "-",
                             status(ok) if target else ""))
