@@ -80,10 +80,11 @@ if(CMAKE_SCRIPT_MODE_FILE)
         message(FATAL_ERROR "plain_cc: ${v} is not set")
       endif()
     endforeach()
-    set(flags "")
+    # The build's own C flags, such as -m32 in a 32-bit build.
+    separate_arguments(flags UNIX_COMMAND "${FLAGS}")
     if(SANITIZE)
       # The libraries were built with sanitizers; their runtime must be linked in.
-      set(flags -fsanitize=address,undefined)
+      list(APPEND flags -fsanitize=address,undefined)
     endif()
     sc_run("cc with -lstableconn"
       "${CC}" ${flags} "${SRC}" "-I${ROOT}" "-L${LIBDIR}" -lstableconn -o "${OUT}_shared")
@@ -137,4 +138,5 @@ add_test(NAME c_abi_plain_cc
     -DSTATIC_LIB=$<TARGET_FILE:stableconn_static>
     -DOUT=${CMAKE_CURRENT_BINARY_DIR}/c_api_test_plain
     -DSANITIZE=${SC_SANITIZE}
+    "-DFLAGS=${CMAKE_C_FLAGS}"
     -P ${CMAKE_CURRENT_LIST_FILE})

@@ -4,24 +4,50 @@ namespace sc {
 namespace dh64 {
 namespace {
 
-__extension__ typedef unsigned __int128 u128;
-
 // 2^64 = 59 (mod P), so the high half of a product folds back in times 59.
 constexpr uint64_t kFold = 59;
 
-uint64_t reduce128(u128 t) {
-  u128 r = static_cast<u128>(static_cast<uint64_t>(t)) + static_cast<u128>(static_cast<uint64_t>(t >> 64)) * kFold;
-  // r < 2^70 now; one more fold leaves r < 2^64 + 2^12.
-  r = static_cast<u128>(static_cast<uint64_t>(r)) + static_cast<u128>(static_cast<uint64_t>(r >> 64)) * kFold;
-  uint64_t x = static_cast<uint64_t>(r);
-  if (r >> 64) x += kFold;  // r - 2^64 + 59, small: cannot overflow
+struct Wide {
+  uint64_t hi, lo;
+};
+
+// The full 128-bit product from 32-bit halves, for targets without a 128-bit
+// integer type (32-bit ARM and x86).
+Wide mul_wide_halves(uint64_t a, uint64_t b) {
+  const uint64_t a0 = a & 0xffffffffu, a1 = a >> 32;
+  const uint64_t b0 = b & 0xffffffffu, b1 = b >> 32;
+  const uint64_t p00 = a0 * b0, p01 = a0 * b1, p10 = a1 * b0, p11 = a1 * b1;
+  const uint64_t mid = (p00 >> 32) + (p01 & 0xffffffffu) + (p10 & 0xffffffffu);
+  return Wide{p11 + (p01 >> 32) + (p10 >> 32) + (mid >> 32), (p00 & 0xffffffffu) | (mid << 32)};
+}
+
+#if defined(__SIZEOF_INT128__)
+__extension__ typedef unsigned __int128 u128;
+Wide mul_wide(uint64_t a, uint64_t b) {
+  const u128 t = static_cast<u128>(a) * b;
+  return Wide{static_cast<uint64_t>(t >> 64), static_cast<uint64_t>(t)};
+}
+#else
+Wide mul_wide(uint64_t a, uint64_t b) { return mul_wide_halves(a, b); }
+#endif
+
+// t = hi * 2^64 + lo = lo + hi * 59 (mod P), folded until it fits 64 bits.
+template <Wide (*Multiply)(uint64_t, uint64_t)>
+uint64_t reduce(Wide t) {
+  const Wide folded = Multiply(t.hi, kFold);  // folded.hi < 59
+  const uint64_t sum = t.lo + folded.lo;
+  const uint64_t top = folded.hi + (sum < t.lo ? 1 : 0);  // < 60
+  uint64_t x = sum + top * kFold;
+  if (x < sum) x += kFold;  // wrapped past 2^64: x is small, adding 59 cannot wrap
   if (x >= kPrime) x -= kPrime;
   return x;
 }
 
 }  // namespace
 
-uint64_t mul_mod(uint64_t a, uint64_t b) { return reduce128(static_cast<u128>(a) * b); }
+uint64_t mul_mod(uint64_t a, uint64_t b) { return reduce<mul_wide>(mul_wide(a, b)); }
+
+uint64_t mul_mod_portable(uint64_t a, uint64_t b) { return reduce<mul_wide_halves>(mul_wide_halves(a, b)); }
 
 uint64_t pow_mod(uint64_t base, uint64_t exp) {
   base %= kPrime;

@@ -14,6 +14,10 @@ constexpr uint64_t kGenerator = 5;
 // (a * b) mod P for a, b < P.
 uint64_t mul_mod(uint64_t a, uint64_t b);
 
+// The same without a 128-bit integer type; mul_mod is this on targets that
+// lack one. Exposed so that 64-bit builds test it too.
+uint64_t mul_mod_portable(uint64_t a, uint64_t b);
+
 // base^exp mod P. Any base (it is reduced first); exp 0 gives 1.
 uint64_t pow_mod(uint64_t base, uint64_t exp);
 
