@@ -11,6 +11,7 @@
 #include "../include/stable_connection_testing.h"
 #include "client.h"
 #include "config.h"
+#include "failure.h"
 #include "events.h"
 #include "random.h"
 #include "server.h"
@@ -35,9 +36,9 @@ namespace {
 // Failure on the client side (no memory, no randomness) leaves the connection
 // unusable: report it dead, as the legacy API can.
 void drop_quietly(connection *c) noexcept {
-  try {
+  SC_TRY {
     c->client.drop();
-  } catch (...) {
+  } SC_CATCH_ALL {
   }
 }
 
@@ -49,9 +50,9 @@ const char *chars(const uint8_t *p) { return reinterpret_cast<const char *>(p); 
 // ------------------------------------------------------------------ server
 
 extern "C" SC_EXPORT struct connection_pool *cp_new(void) {
-  try {
+  SC_TRY {
     return new connection_pool();
-  } catch (...) {
+  } SC_CATCH_ALL {
     return nullptr;
   }
 }
@@ -60,42 +61,42 @@ extern "C" SC_EXPORT void cp_delete(struct connection_pool *cp) { delete cp; }
 
 extern "C" SC_EXPORT void cp_timeout(struct connection_pool *cp) {
   if (!cp) return;
-  try {
+  SC_TRY {
     cp->server.timeout();
-  } catch (...) {
+  } SC_CATCH_ALL {
     // Out of memory while collecting overdue entries: retried on the next call.
   }
 }
 
 extern "C" SC_EXPORT void cp_recv(struct connection_pool *cp, int fd, const char *buffer, size_t sz) {
   if (!cp) return;
-  try {
+  SC_TRY {
     if (!buffer && sz == 0)
       cp->server.socket_closed(fd);
     else if (buffer)
       cp->server.receive(fd, bytes(buffer), sz);
-  } catch (...) {
+  } SC_CATCH_ALL {
     // The input could not be processed (no memory or no randomness): the
     // socket it came from can no longer be trusted to be in step.
-    try {
+    SC_TRY {
       cp->server.abandon_socket(fd);
-    } catch (...) {
+    } SC_CATCH_ALL {
     }
   }
 }
 
 extern "C" SC_EXPORT void cp_send(struct connection_pool *cp, int id, const char *buffer, size_t sz) {
   if (!cp) return;
-  try {
+  SC_TRY {
     if (sz == 0)
       cp->server.close_session(id);
     else if (buffer)
       cp->server.send(id, bytes(buffer), sz);
-  } catch (...) {
+  } SC_CATCH_ALL {
     // Data that cannot be kept leaves a hole in the stream: end the session.
-    try {
+    SC_TRY {
       cp->server.abandon_session(id);
-    } catch (...) {
+    } SC_CATCH_ALL {
     }
   }
 }
@@ -134,9 +135,9 @@ int pool_poll(connection_pool *cp, pool_message *m, sc_pool_event *ev) {
 
 extern "C" SC_EXPORT int cp_poll(struct connection_pool *cp, struct pool_message *m) {
   if (!cp || !m) return POOL_EMPTY;
-  try {
+  SC_TRY {
     return pool_poll(cp, m, nullptr);
-  } catch (...) {
+  } SC_CATCH_ALL {
     return POOL_EMPTY;
   }
 }
@@ -144,9 +145,9 @@ extern "C" SC_EXPORT int cp_poll(struct connection_pool *cp, struct pool_message
 // ------------------------------------------------------------------ client
 
 extern "C" SC_EXPORT struct connection *cc_open(void) {
-  try {
+  SC_TRY {
     return new connection(sc::kDefaultWindow);
-  } catch (...) {
+  } SC_CATCH_ALL {
     return nullptr;
   }
 }
@@ -155,30 +156,30 @@ extern "C" SC_EXPORT void cc_close(struct connection *c) { delete c; }
 
 extern "C" SC_EXPORT void cc_handshake(struct connection *c) {
   if (!c) return;
-  try {
+  SC_TRY {
     c->client.handshake();
-  } catch (...) {
+  } SC_CATCH_ALL {
     drop_quietly(c);
   }
 }
 
 extern "C" SC_EXPORT void cc_send(struct connection *c, const char *buffer, size_t sz) {
   if (!c) return;
-  try {
+  SC_TRY {
     c->client.send(bytes(buffer), sz);
-  } catch (...) {
+  } SC_CATCH_ALL {
     drop_quietly(c);
   }
 }
 
 extern "C" SC_EXPORT void cc_recv(struct connection *c, const char *buffer, size_t sz) {
   if (!c) return;
-  try {
+  SC_TRY {
     if (!buffer && sz == 0)
       c->client.drop();
     else if (buffer)
       c->client.receive(bytes(buffer), sz);
-  } catch (...) {
+  } SC_CATCH_ALL {
     drop_quietly(c);
   }
 }
@@ -209,9 +210,9 @@ int client_poll(connection *c, connection_message *m, sc_client_event *ev) {
 
 extern "C" SC_EXPORT int cc_poll(struct connection *c, struct connection_message *m) {
   if (!c || !m) return MESSAGE_EMPTY;
-  try {
+  SC_TRY {
     return client_poll(c, m, nullptr);
-  } catch (...) {
+  } SC_CATCH_ALL {
     return MESSAGE_EMPTY;
   }
 }
@@ -312,9 +313,9 @@ extern "C" SC_EXPORT int sc_pool_enable_events(struct connection_pool *cp, int e
 
 extern "C" SC_EXPORT int sc_pool_poll(struct connection_pool *cp, struct pool_message *m, struct sc_pool_event *ev) {
   if (!cp || !m || !ev) return SC_ERR_INVALID_ARGUMENT;
-  try {
+  SC_TRY {
     return pool_poll(cp, m, ev);
-  } catch (...) {
+  } SC_CATCH_ALL {
     return POOL_EMPTY;
   }
 }
@@ -328,9 +329,9 @@ extern "C" SC_EXPORT int sc_client_enable_events(struct connection *c, int enabl
 extern "C" SC_EXPORT int sc_client_poll(struct connection *c, struct connection_message *m,
                                         struct sc_client_event *ev) {
   if (!c || !m || !ev) return SC_ERR_INVALID_ARGUMENT;
-  try {
+  SC_TRY {
     return client_poll(c, m, ev);
-  } catch (...) {
+  } SC_CATCH_ALL {
     return MESSAGE_EMPTY;
   }
 }

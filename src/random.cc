@@ -7,7 +7,8 @@
 #include <cerrno>
 #include <cstring>
 #include <mutex>
-#include <stdexcept>
+
+#include "failure.h"
 
 namespace sc {
 namespace {
@@ -45,7 +46,7 @@ void refill(Block &b) {
     if (n > 0) {
       got += static_cast<size_t>(n);
     } else if (n < 0 && errno != EINTR) {
-      throw std::runtime_error("getrandom failed");
+      resource_failure("getrandom failed");
     }
   }
   b.next = 0;

@@ -2,12 +2,12 @@
 
 #include <algorithm>
 #include <climits>
-#include <stdexcept>
 
 #include "bytes.h"
 #include "crypto/dh64.h"
 #include "crypto/hash64.h"
 #include "crypto/stream_cipher.h"
+#include "failure.h"
 #include "random.h"
 #include "resend_buffer.h"
 
@@ -93,7 +93,6 @@ void Server::set_kind(Socket &sock, Socket::Kind kind) {
   if (kind == Socket::Kind::kHandshake) ++handshakes_;
   sock.kind = kind;
 }
-
 
 int Server::session_fd(int id) const {
   auto it = sessions_.find(id);
@@ -387,11 +386,11 @@ void Server::finish_new(int fd, Socket &sock, const uint8_t *data, size_t n) {
   auto session = std::make_unique<Session>(id, hs.secret, window_);
   Session &s = *session;
   const int slot = take_slot(s);
-  try {
+  SC_TRY {
     sessions_.emplace(id, std::move(session));
-  } catch (...) {
+  } SC_CATCH_ALL {
     release_slot(slot);  // the session itself may be gone with the failed node
-    throw;
+    SC_RETHROW;
   }
   index_.insert(0, s.fp_cipher, s.slot);
   attach(s, fd, sock);
@@ -475,7 +474,7 @@ void Server::feed_session(Session &s, const uint8_t *data, size_t n) {
 // ---------------------------------------------------------------- sessions
 
 int Server::allocate_id() {
-  if (sessions_.size() >= static_cast<size_t>(INT_MAX - 1)) throw std::length_error("no free session id");
+  if (sessions_.size() >= static_cast<size_t>(INT_MAX - 1)) resource_failure("no free session id");
   for (;;) {
     const int id = next_id_;
     next_id_ = id >= INT_MAX - 1 ? 1 : id + 1;

@@ -331,7 +331,33 @@ void lifecycle(int64_t fail_at, bool *failure_happened, uint64_t *server_state, 
   cp_delete(pool);
 }
 
+// A library built with -fno-exceptions has no way to report allocation
+// failure: it ends the process instead, which is what the test below checks in
+// that build. The recovery tests apply to the default build only.
+#if defined(SC_CORE_WITHOUT_EXCEPTIONS)
+#define SC_SKIP_WITHOUT_EXCEPTIONS() GTEST_SKIP() << "the library is built without exceptions"
+#else
+#define SC_SKIP_WITHOUT_EXCEPTIONS() (void)0
+#endif
+
+#if defined(SC_CORE_WITHOUT_EXCEPTIONS)
+void send_with_failing_allocation() {
+  Link link{cp_new(), cc_open(), 5};
+  link.client_send("hello");
+  link.pump();
+  alloc_hook::reset_count();
+  alloc_hook::fail_at(1);
+  link.server_send(1, pattern(40000, 9));
+}
+
+TEST(FailMallocDeathTest, WithoutExceptionsAllocationFailureEndsTheProcess) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_DEATH(send_with_failing_allocation(), "bad_alloc");
+}
+#endif
+
 TEST(FailMalloc, SendThatCannotBeKeptEndsTheSessionWithItsReason) {
+  SC_SKIP_WITHOUT_EXCEPTIONS();
   Link link{cp_new(), cc_open(), 5};
   link.enable_events();
   link.client_send("hello");
@@ -366,6 +392,7 @@ TEST(FailMalloc, SendThatCannotBeKeptEndsTheSessionWithItsReason) {
 uint64_t fixed_random(void *state) { return ++*static_cast<uint64_t *>(state) * 0x9e3779b97f4a7c15ull; }
 
 TEST(FailMalloc, EveryAllocationFailingInTurnLeavesTheLibraryConsistent) {
+  SC_SKIP_WITHOUT_EXCEPTIONS();
   // Fixed keys: every run makes the same allocations in the same order.
   uint64_t server_state = 0, client_state = 1u << 20;
   sc_testing_set_random(SC_RANDOM_SERVER, fixed_random, &server_state);
