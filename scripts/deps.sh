@@ -6,6 +6,8 @@
 #   need_command cmake cmake          # command name, package
 #   need_file /usr/include/md5.h libmd-dev   # path (glob allowed), package
 #   need_build_tools                  # cmake, g++, make, libmd-dev
+#   need_test_tools                   # what the packaging tests use
+#   need_i386                         # 32-bit compilers and i386 libraries
 #   install_missing
 
 sc_missing=()
@@ -30,6 +32,27 @@ need_gtest() {
   need_file "/usr/lib/*/cmake/GTest/GTestConfig.cmake" libgtest-dev
 }
 
+# The packaging tests: pkg-config for the consumer project, abidiff for the
+# ABI check, Python and LuaJIT for the bindings.
+need_test_tools() {
+  need_command pkg-config pkgconf
+  need_command abidiff abigail-tools
+  need_command abidw abigail-tools
+  need_command luajit luajit
+  need_command python3 python3
+}
+
+sc_add_i386=0
+need_i386() {
+  need_file "/usr/lib/gcc/x86_64-linux-gnu/*/32/libstdc++.so" g++-multilib
+  need_file "/usr/lib/gcc/x86_64-linux-gnu/*/32/libgcc.a" gcc-multilib
+  need_file /usr/lib/i386-linux-gnu/libmd.so libmd-dev:i386
+  need_file /usr/lib/i386-linux-gnu/cmake/GTest/GTestConfig.cmake libgtest-dev:i386
+  if ! dpkg --print-foreign-architectures 2>/dev/null | grep -qx i386; then
+    sc_add_i386=1
+  fi
+}
+
 install_missing() {
   [ "${#sc_missing[@]}" -gt 0 ] || return 0
   local packages
@@ -37,12 +60,20 @@ install_missing() {
   if [ "$(id -u)" -ne 0 ]; then
     echo "missing build dependencies: $packages" >&2
     echo "install them as root with:" >&2
+    if [ "$sc_add_i386" -eq 1 ]; then
+      echo "  dpkg --add-architecture i386 && apt-get update" >&2
+    fi
     echo "  apt-get install -y --no-install-recommends $packages" >&2
     exit 1
   fi
   echo "installing: $packages"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update
+  if [ "$sc_add_i386" -eq 1 ]; then
+    dpkg --add-architecture i386
+  fi
+  # A mirror in the middle of a sync fails one index now and then; what the
+  # install needs is usually there all the same, and the install says if not.
+  apt-get update || echo "apt-get update reported errors; installing anyway" >&2
   # shellcheck disable=SC2086
   apt-get install -y --no-install-recommends $packages
   sc_missing=()

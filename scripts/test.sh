@@ -29,6 +29,7 @@ esac
 source scripts/deps.sh
 need_build_tools
 need_gtest
+need_test_tools
 install_missing
 
 # ---- build and test ----

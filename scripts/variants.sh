@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Builds and tests the library the ways mobile and game clients build it:
+#
+#   bash scripts/variants.sh                 # all three, one after the other
+#   bash scripts/variants.sh m32             # 32-bit x86 (size_t is 4 bytes), build-m32/
+#   bash scripts/variants.sh no-exceptions   # -fno-exceptions -fno-rtti, build-noexcept/
+#   bash scripts/variants.sh clang           # clang and clang++, build-clang/
+#
+# Each builds everything (library, examples, tests) and runs the whole suite.
+# Missing packages are installed with apt-get when run as root (the 32-bit
+# build adds Debian's i386 architecture for libmd and GoogleTest).
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+variants=("$@")
+[ "${#variants[@]}" -gt 0 ] || variants=(m32 no-exceptions clang)
+
+source scripts/deps.sh
+need_build_tools
+need_gtest
+need_test_tools
+for v in "${variants[@]}"; do
+  case "$v" in
+    m32) need_i386 ;;
+    clang) need_command clang++ clang ;;
+    no-exceptions) ;;
+    *)
+      echo "unknown variant '$v' (m32, no-exceptions, clang)" >&2
+      exit 2
+      ;;
+  esac
+done
+install_missing
+
+run_variant() {
+  local dir="$1"
+  shift
+  echo "== $dir: $*"
+  cmake -S . -B "$dir" "$@"
+  cmake --build "$dir" -j2
+  (cd "$dir" && ctest --output-on-failure -j2)
+}
+
+for v in "${variants[@]}"; do
+  case "$v" in
+    m32) run_variant build-m32 -DCMAKE_TOOLCHAIN_FILE=cmake/toolchains/linux-i386.cmake ;;
+    no-exceptions) run_variant build-noexcept -DSC_NO_EXCEPTIONS=ON ;;
+    clang) CC=clang CXX=clang++ run_variant build-clang ;;
+  esac
+done
