@@ -39,17 +39,23 @@ if(CMAKE_SCRIPT_MODE_FILE)
     return()
   endif()
 
-  if(MODE STREQUAL "find_package")
-    set(args -S "${source_dir}" -B "${WORK}" "-DCMAKE_PREFIX_PATH=${PREFIX}" "-DSC_LINK=${LINK}"
+  if(MODE STREQUAL "find_package" OR MODE STREQUAL "add_subdirectory")
+    set(args -S "${source_dir}" -B "${WORK}" "-DSC_LINK=${LINK}"
       "-DCMAKE_C_COMPILER=${CC}" "-DCMAKE_C_FLAGS=${FLAGS}")
+    if(MODE STREQUAL "add_subdirectory")
+      list(APPEND args "-DSC_SOURCE_DIR=${SOURCE_ROOT}" "-DCMAKE_CXX_COMPILER=${CXX}"
+        "-DCMAKE_CXX_FLAGS=${CXXFLAGS}" "-DSC_SANITIZE=${SANITIZE}")
+    else()
+      list(APPEND args "-DCMAKE_PREFIX_PATH=${PREFIX}")
+    endif()
     if(GENERATOR)
       list(APPEND args -G "${GENERATOR}")
     endif()
     if(TOOLCHAIN)
       list(APPEND args "-DCMAKE_TOOLCHAIN_FILE=${TOOLCHAIN}")
     endif()
-    run("configure the consumer with find_package" "${CMAKE_COMMAND}" ${args})
-    run("build the consumer" "${CMAKE_COMMAND}" --build "${WORK}")
+    run("configure the consumer (${MODE})" "${CMAKE_COMMAND}" ${args})
+    run("build the consumer" "${CMAKE_COMMAND}" --build "${WORK}" -j2)
     set(program "${WORK}/consumer")
 
   elseif(MODE STREQUAL "pkgconfig")
@@ -93,9 +99,14 @@ if(CMAKE_SCRIPT_MODE_FILE)
   endif()
   get_filename_component(origin "${CMAKE_MATCH_1}" REALPATH)
   get_filename_component(libdir_real "${LIBDIR}" REALPATH)
+  get_filename_component(work_real "${WORK}" REALPATH)
   if(LINK STREQUAL "static")
     if(origin MATCHES "libstableconn")
       message(FATAL_ERROR "linked statically, yet cp_new came from ${origin}")
+    endif()
+  elseif(MODE STREQUAL "add_subdirectory")
+    if(NOT origin MATCHES "^${work_real}/stableconn/libstableconn\\.so")
+      message(FATAL_ERROR "cp_new came from ${origin}, not from the library built in ${work_real}")
     endif()
   elseif(NOT origin MATCHES "^${libdir_real}/libstableconn\\.so")
     message(FATAL_ERROR "cp_new came from ${origin}, not from the installed copy in ${libdir_real}")
@@ -127,6 +138,18 @@ add_test(NAME consumer_find_package_other_major
     -DVERSION=${PROJECT_VERSION} -DSOVERSION=${PROJECT_VERSION_MAJOR}
     -P ${CMAKE_CURRENT_LIST_FILE})
 set_tests_properties(consumer_find_package_other_major PROPERTIES FIXTURES_REQUIRED sc_installed)
+# The source tree as a subdirectory of the user's project: builds the library
+# again, so only once, with the shared library.
+add_test(NAME consumer_add_subdirectory_shared
+  COMMAND ${CMAKE_COMMAND} -DMODE=add_subdirectory -DLINK=shared
+    -DSOURCE_ROOT=${PROJECT_SOURCE_DIR}
+    -DWORK=${CMAKE_CURRENT_BINARY_DIR}/consumer-add_subdirectory-shared
+    -DCC=${CMAKE_C_COMPILER} -DCXX=${CMAKE_CXX_COMPILER} "-DFLAGS=${_sc_consumer_flags}"
+    "-DCXXFLAGS=${CMAKE_CXX_FLAGS}" -DSANITIZE=${SC_SANITIZE}
+    "-DGENERATOR=${CMAKE_GENERATOR}" "-DTOOLCHAIN=${CMAKE_TOOLCHAIN_FILE}"
+    -DVERSION=${PROJECT_VERSION} -DSOVERSION=${PROJECT_VERSION_MAJOR}
+    -P ${CMAKE_CURRENT_LIST_FILE})
+set_tests_properties(consumer_add_subdirectory_shared PROPERTIES TIMEOUT 600)
 foreach(_sc_mode find_package pkgconfig)
   foreach(_sc_link shared static)
     add_test(NAME consumer_${_sc_mode}_${_sc_link}

@@ -1,0 +1,328 @@
+-- LuaJIT bindings for stable-connection (libstableconn), through the FFI.
+--
+-- TCP sessions that survive reconnects, sans-IO: the application moves the
+-- bytes between its sockets and a pool (server) or a client; the library
+-- never touches a socket. See the C headers for the full semantics.
+--
+--   local sc = require("stableconn")
+--   local pool = sc.pool()
+--   pool:recv(fd, bytes_read)
+--   for m in pool:messages() do
+--     if m.type == sc.POOL_OUT then
+--       -- write m.data to socket m.id, or close it if m.data == ""
+--     else
+--       -- m.data arrived on session m.id
+--     end
+--   end
+--
+-- Objects are not thread-safe (use each from one Lua state at a time).
+
+local ffi = require("ffi")
+
+local M = {
+  POOL_EMPTY = 0, POOL_IN = 1, POOL_OUT = 2,
+  MESSAGE_EMPTY = 0, MESSAGE_IN = 1, MESSAGE_OUT = 2,
+  ENV_LIBRARY = "STABLECONN_LIBRARY",
+}
+
+-- The structs may already be declared by other code in this Lua state (the
+-- FFI refuses to define a struct twice); functions may be declared again.
+if not pcall(ffi.typeof, "struct pool_message") then
+  ffi.cdef[[
+struct pool_message {
+  int id;
+  size_t sz;
+  const char * buffer;
+};
+]]
+end
+if not pcall(ffi.typeof, "struct connection_message") then
+  ffi.cdef[[
+struct connection_message {
+  int sz;
+  const char * buffer;
+};
+]]
+end
+
+ffi.cdef[[
+struct connection_pool;
+struct connection;
+
+struct connection_pool * cp_new(void);
+void cp_delete(struct connection_pool *cp);
+void cp_timeout(struct connection_pool *cp);
+void cp_recv(struct connection_pool *cp, int fd, const char * buffer, size_t sz);
+void cp_send(struct connection_pool *cp, int id, const char * buffer, size_t sz);
+int cp_poll(struct connection_pool *cp, struct pool_message *m);
+
+struct connection * cc_open(void);
+void cc_close(struct connection *);
+void cc_handshake(struct connection *);
+void cc_send(struct connection *, const char * buffer, size_t sz);
+void cc_recv(struct connection *, const char * buffer, size_t sz);
+int cc_poll(struct connection *, struct connection_message *);
+
+const char *sc_version(void);
+const char *sc_strerror(int code);
+int sc_pool_set_handshake_timeout(struct connection_pool *cp, uint64_t ms);
+int sc_pool_set_reuse_timeout(struct connection_pool *cp, uint64_t ms);
+int sc_pool_set_window(struct connection_pool *cp, size_t bytes);
+int sc_pool_set_max_handshakes(struct connection_pool *cp, size_t n);
+int sc_pool_session_backlog(struct connection_pool *cp, int id, uint64_t *bytes);
+int sc_client_set_window(struct connection *c, size_t bytes);
+int sc_client_backlog(struct connection *c, uint64_t *bytes);
+]]
+
+local pool_message_t = ffi.typeof("struct pool_message[1]")
+local connection_message_t = ffi.typeof("struct connection_message[1]")
+local uint64_box_t = ffi.typeof("uint64_t[1]")
+
+-- Every library loaded stays referenced here: unloading one would leave the
+-- finalizers of its live objects pointing at unmapped code.
+local loaded = {}
+
+local function try_load(name)
+  if loaded[name] then return loaded[name] end
+  local ok, lib = pcall(ffi.load, name)
+  if not ok then return nil, tostring(lib) end
+  -- Any symbol missing from the legacy API means this is another library.
+  local has, err = pcall(function() return lib.cp_new and lib.cc_open end)
+  if not has then return nil, name .. ": not a stable-connection library (" .. tostring(err) .. ")" end
+  loaded[name] = { clib = lib, name = name }
+  return loaded[name]
+end
+
+-- Loads the library (once) and returns a handle for pool()/client().
+-- Looks for `path`, else $STABLECONN_LIBRARY, else "stableconn" and
+-- "libstableconn.so.1" on the dynamic linker's search path.
+function M.load(path)
+  if type(path) == "table" and path.clib then return path end
+  local names
+  if path then
+    names = { path }
+  elseif os.getenv(M.ENV_LIBRARY) and os.getenv(M.ENV_LIBRARY) ~= "" then
+    names = { os.getenv(M.ENV_LIBRARY) }
+  else
+    names = { "stableconn", "libstableconn.so.1" }
+  end
+  local errors = {}
+  for _, name in ipairs(names) do
+    local lib, err = try_load(name)
+    if lib then return lib end
+    errors[#errors + 1] = err
+  end
+  error("stableconn: shared library not found (pass a path, set " .. M.ENV_LIBRARY ..
+        ", or put libstableconn on the library path):\n  " .. table.concat(errors, "\n  "), 2)
+end
+
+-- Extension calls are optional: a library built from the 2014 sources has
+-- only the legacy ones.
+local function extension(lib, name)
+  local ok, fn = pcall(function() return lib.clib[name] end)
+  if not ok then error("stableconn: " .. name .. "() is not in " .. lib.name, 3) end
+  return fn
+end
+
+local function check(lib, code)
+  if code < 0 then
+    local ok, text = pcall(function() return ffi.string(lib.clib.sc_strerror(code)) end)
+    error(string.format("stableconn: %s (%d)", ok and text or "stable-connection error", code), 3)
+  end
+  return code
+end
+
+-- The library's version string, e.g. "1.0.0".
+function M.version(path)
+  local lib = M.load(path)
+  return ffi.string(extension(lib, "sc_version")())
+end
+
+local function handle(self)
+  local p = self.ptr
+  if p == nil then error("stableconn: " .. self.kind .. " is closed", 3) end
+  return p
+end
+
+------------------------------------------------------------------ pool
+
+local Pool = {}
+Pool.__index = Pool
+
+-- A server pool: every session of a server. `path` as in load().
+-- Raises an error when the pool cannot be created (out of memory).
+function M.pool(path)
+  local lib = M.load(path)
+  local p = lib.clib.cp_new()
+  if p == nil then error("stableconn: cp_new() failed (out of memory)", 2) end
+  return setmetatable({
+    ptr = ffi.gc(p, lib.clib.cp_delete), lib = lib, kind = "pool", msg = pool_message_t(),
+  }, Pool)
+end
+
+-- Feeds bytes read from socket fd. An empty string or nil means the socket
+-- is gone, as socket_closed(fd).
+function Pool:recv(fd, data)
+  local p = handle(self)
+  if data == nil or #data == 0 then
+    self.lib.clib.cp_recv(p, fd, nil, 0)
+  else
+    self.lib.clib.cp_recv(p, fd, data, #data)
+  end
+end
+
+-- Socket fd is gone: its session waits for the client to come back, and the
+-- same fd number is a new socket afterwards.
+function Pool:socket_closed(fd)
+  self.lib.clib.cp_recv(handle(self), fd, nil, 0)
+end
+
+-- Sends data to a session; an empty string sends nothing (see close_session).
+function Pool:send(id, data)
+  local p = handle(self)
+  if #data > 0 then self.lib.clib.cp_send(p, id, data, #data) end
+end
+
+-- Ends a session; if it has a socket, poll() asks to close it.
+function Pool:close_session(id)
+  self.lib.clib.cp_send(handle(self), id, nil, 0)
+end
+
+-- Expires stale handshakes and detached sessions; call about once a second.
+function Pool:timeout()
+  self.lib.clib.cp_timeout(handle(self))
+end
+
+-- The next message as { type = POOL_IN|POOL_OUT, id = ..., data = "..." },
+-- or nil. POOL_OUT: id is a socket fd; data "" means close that fd.
+-- POOL_IN: id is a session id.
+function Pool:poll()
+  local m = self.msg
+  local kind = self.lib.clib.cp_poll(handle(self), m)
+  if kind == M.POOL_EMPTY then return nil end
+  local sz = tonumber(m[0].sz)
+  return { type = kind, id = m[0].id, data = sz > 0 and ffi.string(m[0].buffer, sz) or "" }
+end
+
+-- Iterates poll() until the pool is empty.
+function Pool:messages()
+  return function() return self:poll() end
+end
+
+-- Frees the pool; later calls raise an error. Idempotent.
+function Pool:close()
+  local p = self.ptr
+  if p ~= nil then
+    self.ptr = nil
+    ffi.gc(p, nil)
+    self.lib.clib.cp_delete(p)
+  end
+end
+
+-- Resend window of sessions opened after this call (1 B to 1 GiB).
+function Pool:set_window(bytes)
+  check(self.lib, extension(self.lib, "sc_pool_set_window")(handle(self), bytes))
+end
+
+function Pool:set_handshake_timeout(ms)
+  check(self.lib, extension(self.lib, "sc_pool_set_handshake_timeout")(handle(self), ms))
+end
+
+-- 0 keeps detached sessions until their window overflows.
+function Pool:set_reuse_timeout(ms)
+  check(self.lib, extension(self.lib, "sc_pool_set_reuse_timeout")(handle(self), ms))
+end
+
+-- 0 sets no limit.
+function Pool:set_max_handshakes(n)
+  check(self.lib, extension(self.lib, "sc_pool_set_max_handshakes")(handle(self), n))
+end
+
+-- Bytes given to the session and not yet handed to a socket.
+function Pool:session_backlog(id)
+  local out = uint64_box_t()
+  check(self.lib, extension(self.lib, "sc_pool_session_backlog")(handle(self), id, out))
+  return tonumber(out[0])
+end
+
+------------------------------------------------------------------ client
+
+local Client = {}
+Client.__index = Client
+
+-- One stable connection, client side; the new-connection handshake is
+-- queued at once. `path` as in load(). Raises an error when the client
+-- cannot be created (no memory or no randomness).
+function M.client(path)
+  local lib = M.load(path)
+  local c = lib.clib.cc_open()
+  if c == nil then error("stableconn: cc_open() failed (out of memory or randomness)", 2) end
+  return setmetatable({
+    ptr = ffi.gc(c, lib.clib.cc_close), lib = lib, kind = "client", msg = connection_message_t(),
+  }, Client)
+end
+
+-- Call after connecting a new socket to replace a broken one.
+function Client:handshake()
+  self.lib.clib.cc_handshake(handle(self))
+end
+
+-- Sends data, queued while a handshake is in progress; "" sends nothing.
+function Client:send(data)
+  local c = handle(self)
+  if #data > 0 then self.lib.clib.cc_send(c, data, #data) end
+end
+
+-- Feeds bytes read from the socket. An empty string is refused: at EOF,
+-- connect a new socket and call handshake(); to give up, call abandon().
+function Client:recv(data)
+  local c = handle(self)
+  if data == nil or #data == 0 then
+    error("stableconn: empty data: reconnect and call handshake(), or abandon()", 2)
+  end
+  self.lib.clib.cc_recv(c, data, #data)
+end
+
+-- Drops the connection for good; poll() then reports it dead.
+function Client:abandon()
+  self.lib.clib.cc_recv(handle(self), nil, 0)
+end
+
+-- The next message as { type = MESSAGE_IN|MESSAGE_OUT, data = "..." }, or
+-- nil. MESSAGE_IN with data "" means the connection is dead.
+function Client:poll()
+  local m = self.msg
+  local kind = self.lib.clib.cc_poll(handle(self), m)
+  if kind == M.MESSAGE_EMPTY then return nil end
+  local sz = m[0].sz
+  return { type = kind, data = sz > 0 and ffi.string(m[0].buffer, sz) or "" }
+end
+
+-- Iterates poll() until the client is empty.
+function Client:messages()
+  return function() return self:poll() end
+end
+
+-- Frees the client; later calls raise an error. Idempotent.
+function Client:close()
+  local c = self.ptr
+  if c ~= nil then
+    self.ptr = nil
+    ffi.gc(c, nil)
+    self.lib.clib.cc_close(c)
+  end
+end
+
+-- Resend window; only before any data was sent (right after client()).
+function Client:set_window(bytes)
+  check(self.lib, extension(self.lib, "sc_client_set_window")(handle(self), bytes))
+end
+
+-- Bytes given to the client and not yet handed to a socket.
+function Client:backlog()
+  local out = uint64_box_t()
+  check(self.lib, extension(self.lib, "sc_client_backlog")(handle(self), out))
+  return tonumber(out[0])
+end
+
+return M

@@ -1,0 +1,432 @@
+-- The LuaJIT binding against the installed library and the installed module.
+--
+-- A pool and a client in one process, their bytes moved by hand as if over
+-- sockets (fds are plain numbers): handshake, data both ways in many sizes,
+-- sockets lost with bytes in flight both ways, reconnects, and every byte of
+-- both streams checked after each step.
+--
+-- Usage: luajit test_luajit.lua MODULE_DIR LIBRARY [SEED]
+-- The module must be on LUA_PATH and STABLECONN_LIBRARY set, as a user would
+-- do; the two arguments say where both must have come from.
+-- Exits 0 with an OK line, or prints FAIL and what went wrong and exits 1.
+
+local ffi = require("ffi")
+
+local module_dir, library, seed_arg = arg[1], arg[2], arg[3]
+if not module_dir or not library then
+  io.stderr:write("usage: luajit test_luajit.lua MODULE_DIR LIBRARY [SEED]\n")
+  os.exit(2)
+end
+local seed = tonumber(seed_arg) or (os.time() % 2147483647)
+
+local checks = 0
+local Failure = {}
+
+local function fail(what)
+  error(setmetatable({ what = what }, Failure), 0)
+end
+
+local function check(cond, what)
+  checks = checks + 1
+  if not cond then fail(what) end
+end
+
+ffi.cdef[[
+char *realpath(const char *path, char *resolved);
+void free(void *);
+]]
+
+local function realpath(p)
+  local r = ffi.C.realpath(p, nil)
+  if r == nil then return p end
+  local s = ffi.string(r)
+  ffi.C.free(r)
+  return s
+end
+
+local function dirname(p)
+  return p:match("^(.*)/[^/]*$") or "."
+end
+
+-- A deterministic generator (xorshift32), so a failure can be replayed.
+local state = ffi.new("uint32_t[1]", seed ~= 0 and seed or 1)
+local buf_t = ffi.typeof("uint8_t[?]")
+local function data(n)
+  local b = buf_t(n)
+  local x = state[0]
+  for i = 0, n - 1 do
+    x = bit.bxor(x, bit.lshift(x, 13))
+    x = bit.bxor(x, bit.rshift(x, 17))
+    x = bit.bxor(x, bit.lshift(x, 5))
+    b[i] = bit.band(x, 0xff)
+  end
+  state[0] = x
+  return ffi.string(b, n)
+end
+
+local function randint(lo, hi)
+  local x = state[0]
+  x = bit.bxor(x, bit.lshift(x, 13))
+  x = bit.bxor(x, bit.rshift(x, 17))
+  x = bit.bxor(x, bit.lshift(x, 5))
+  state[0] = x
+  return lo + tonumber(ffi.cast("uint32_t", x)) % (hi - lo + 1)
+end
+
+-- A growing byte stream kept as pieces, joined only to compare.
+local function stream()
+  return { parts = {}, size = 0 }
+end
+local function append(s, d)
+  s.parts[#s.parts + 1] = d
+  s.size = s.size + #d
+end
+local function joined(s)
+  local j = table.concat(s.parts)
+  s.parts = { j }
+  return j
+end
+
+local function first_difference(a, b)
+  local n = math.min(#a, #b)
+  for i = 1, n do
+    if a:byte(i) ~= b:byte(i) then return i - 1 end
+  end
+  return n
+end
+
+------------------------------------------------------------------ the world
+
+local World = {}
+World.__index = World
+
+local function new_world(sc)
+  local w = setmetatable({
+    sc = sc,
+    pool = sc.pool(),
+    client = sc.client(),
+    session_id = nil,
+    in_ids = {},
+    closes = {},
+    client_dead = false,
+    sent_c2s = stream(), got_c2s = stream(),
+    sent_s2c = stream(), got_s2c = stream(),
+  }, World)
+  w.pool:set_window(1048576)
+  w.client:set_window(1048576)
+  return w
+end
+
+function World:client_send(n)
+  local d = data(n)
+  append(self.sent_c2s, d)
+  self.client:send(d)
+end
+
+function World:server_send(n)
+  local d = data(n)
+  append(self.sent_s2c, d)
+  self.pool:send(self.session_id, d)
+end
+
+-- Feeds `d` to `fn` in random pieces, some of one byte, as a socket may cut it.
+local function in_pieces(d, fn)
+  local sizes = { 1, 7, 300, 4096, 65536 }
+  local k = 1
+  while k <= #d do
+    local n = sizes[randint(1, #sizes)]
+    fn(d:sub(k, k + n - 1))
+    k = k + n
+  end
+end
+
+function World:client_in(m)
+  check(m.type == self.sc.MESSAGE_IN, "client message type " .. tostring(m.type))
+  if m.data == "" then
+    self.client_dead = true
+  else
+    append(self.got_s2c, m.data)
+  end
+end
+
+function World:server_in(m)
+  check(m.type == self.sc.POOL_IN, "pool message type " .. tostring(m.type))
+  check(#m.data > 0, "POOL_IN without data")
+  if self.session_id == nil then self.session_id = m.id end
+  self.in_ids[m.id] = true
+  append(self.got_c2s, m.data)
+end
+
+-- Moves bytes over socket `fd` until nothing moves; server output for any
+-- other fd is dropped (that socket is gone).
+function World:pump(fd)
+  local moved = true
+  while moved do
+    moved = false
+    for m in self.client:messages() do
+      moved = true
+      if m.type == self.sc.MESSAGE_OUT then
+        check(#m.data > 0, "empty MESSAGE_OUT")
+        in_pieces(m.data, function(p) self.pool:recv(fd, p) end)
+      else
+        self:client_in(m)
+      end
+    end
+    for m in self.pool:messages() do
+      moved = true
+      if m.type == self.sc.POOL_OUT and m.data == "" then
+        self.closes[#self.closes + 1] = m.id
+      elseif m.type == self.sc.POOL_OUT then
+        if m.id == fd then
+          in_pieces(m.data, function(p) self.client:recv(p) end)
+        end
+      else
+        self:server_in(m)
+      end
+    end
+  end
+end
+
+-- The client's pending output dies with its socket, except its first
+-- `delivered` bytes, which reach the pool on fd `deliver_to`.
+function World:lose_client_output(deliver_to, delivered)
+  delivered = delivered or 0
+  local lost = 0
+  for m in self.client:messages() do
+    if m.type == self.sc.MESSAGE_OUT then
+      local keep = math.min(delivered, #m.data)
+      if keep > 0 then
+        self.pool:recv(deliver_to, m.data:sub(1, keep))
+        delivered = delivered - keep
+      end
+      lost = lost + #m.data - keep
+    else
+      self:client_in(m)
+    end
+  end
+  return lost
+end
+
+-- The pool's pending output dies with its socket, except the first
+-- `delivered` bytes for fd `deliver_from`, which reach the client.
+function World:lose_server_output(deliver_from, delivered)
+  delivered = delivered or 0
+  local out, lost = {}, 0
+  for m in self.pool:messages() do
+    if m.type == self.sc.POOL_OUT and m.data == "" then
+      self.closes[#self.closes + 1] = m.id
+    elseif m.type == self.sc.POOL_OUT then
+      if m.id == deliver_from then
+        out[#out + 1] = m.data
+      else
+        lost = lost + #m.data
+      end
+    else
+      self:server_in(m)
+    end
+  end
+  local all = table.concat(out)
+  if delivered > 0 and #all > 0 then self.client:recv(all:sub(1, delivered)) end
+  return lost + math.max(0, #all - delivered)
+end
+
+function World:check_streams(where)
+  for _, dir in ipairs({ { "client->server", self.sent_c2s, self.got_c2s },
+                         { "server->client", self.sent_s2c, self.got_s2c } }) do
+    local sent, got = joined(dir[2]), joined(dir[3])
+    if sent ~= got then
+      fail(string.format("%s: %s stream differs: sent %d bytes, received %d, first difference at byte %d",
+                         where, dir[1], #sent, #got, first_difference(sent, got)))
+    end
+  end
+  check(not self.client_dead, where .. ": the client reported its connection dead")
+  for id in pairs(self.in_ids) do
+    check(id == self.session_id, string.format("%s: data arrived on session %d, expected only %s",
+                                               where, id, tostring(self.session_id)))
+  end
+end
+
+local function closes_string(w)
+  return "{" .. table.concat(w.closes, ",") .. "}"
+end
+
+------------------------------------------------------------------ checks
+
+local function check_loading(sc)
+  local file = debug.getinfo(sc.load, "S").source:match("^@(.*)$")
+  check(file and realpath(dirname(file)) == realpath(module_dir),
+        "module loaded from " .. tostring(file) .. ", expected the installed copy in " .. module_dir)
+  check(os.getenv("STABLECONN_LIBRARY"), "STABLECONN_LIBRARY is not set")
+  local lib = sc.load()
+  check(realpath(lib.name) == realpath(library),
+        "library loaded from " .. lib.name .. ", expected the installed " .. library)
+  check(sc.load(library) ~= nil, "explicit path")
+  check(sc.version():match("^%d+%.%d+%.%d+$"), "version string " .. sc.version())
+
+  local ok, err = pcall(sc.pool, module_dir .. "/no-such-libstableconn.so")
+  check(not ok, "a pool was created from a missing library")
+  check(tostring(err):find("no-such-libstableconn.so", 1, true), "error names the missing library: " .. tostring(err))
+end
+
+local function check_session(sc)
+  local w = new_world(sc)
+
+  -- Extension errors come back as Lua errors naming the C error.
+  local ok, err = pcall(w.pool.set_window, w.pool, 0)
+  check(not ok and tostring(err):find("(-1)", 1, true), "set_window(0): " .. tostring(err))
+
+  -- Data sent before the handshake completes waits for it.
+  w:client_send(5)
+  w:pump(5)
+  check(w.session_id == 1, "first session id " .. tostring(w.session_id) .. ", expected 1")
+  w:check_streams("handshake")
+  local sid = w.session_id
+
+  -- Data both ways in many sizes, then many messages between two pumps.
+  for _, n in ipairs({ 1, 2, 3, 255, 256, 257, 1000, 4095, 4096, 65536, 100001, 1048576 }) do
+    w:client_send(n)
+    w:server_send(n + 17)
+    w:pump(5)
+    w:check_streams("exchange of " .. n .. " bytes")
+  end
+  for _ = 1, 40 do
+    w:client_send(randint(1, 20000))
+    w:server_send(randint(1, 20000))
+  end
+  w:pump(5)
+  w:check_streams("burst")
+
+  -- Loss 1: the pool hears of it first, and sends more while detached.
+  -- More is lost than the default 64 KiB window holds: the windows set
+  -- through the extension must be in effect.
+  w:server_send(3000)
+  w:server_send(150000)
+  w:client_send(120000)
+  w:client_send(7)
+  local lost = w:lose_server_output()
+  check(lost == 153000, "server bytes lost in flight: " .. lost)
+  lost = w:lose_client_output()
+  check(lost == 120007, "client bytes lost in flight: " .. lost)
+  w.pool:socket_closed(5)
+  w:server_send(2000)
+  check(w.pool:poll() == nil, "a detached session produced output")
+  check(w.pool:session_backlog(sid) == 2000, "backlog of the detached session: " .. w.pool:session_backlog(sid))
+  check(w.sent_s2c.size - w.got_s2c.size == 155000, "server bytes missing before the reuse")
+  w.client:handshake()
+  w:client_send(50) -- while resuming: goes out after the resend
+  w:pump(6)
+  w:check_streams("reuse after loss 1")
+  check(w.session_id == sid, "session id changed")
+  check(#w.closes == 0, "unexpected close requests " .. closes_string(w))
+
+  -- Loss 2: the client notices first; the pool must ask to close fd 6 once
+  -- the session moves to fd 7.
+  w:client_send(40000)
+  w:server_send(30000)
+  check(w:lose_client_output() == 40000, "client loss 2")
+  check(w:lose_server_output() == 30000, "server loss 2")
+  w.client:handshake()
+  w:pump(7)
+  w:check_streams("reuse after loss 2")
+  check(#w.closes == 1 and w.closes[1] == 6, "close requests " .. closes_string(w) .. ", expected {6}")
+
+  -- Loss 3: part of what was in flight did arrive, cut mid-message; the
+  -- pool hears of the loss through recv(fd, "") (EOF).
+  w:server_send(10000)
+  w:server_send(5000)
+  w:client_send(9000)
+  w:client_send(11)
+  local lost_c = w:lose_client_output(7, 4321)
+  local lost_s = w:lose_server_output(7, 12345)
+  check(lost_c == 9011 - 4321, "client loss 3: " .. lost_c)
+  check(lost_s == 15000 - 12345, "server loss 3: " .. lost_s)
+  w.pool:recv(7, "")
+  w.client:handshake()
+  w:pump(8)
+  w:check_streams("reuse after loss 3")
+  check(#w.closes == 1, "close requests " .. closes_string(w))
+
+  -- The stream goes on, large messages included.
+  for _, n in ipairs({ 1048576, 77, 300000 }) do
+    w:client_send(n)
+    w:server_send(n)
+  end
+  w:pump(8)
+  w:check_streams("after the reuses")
+  check(w.session_id == sid, "session id changed")
+
+  -- A second client gets a session of its own.
+  local other = sc.client()
+  other:send("second")
+  local got, ids = {}, {}
+  local moved = true
+  while moved do
+    moved = false
+    for m in other:messages() do
+      moved = true
+      if m.type == sc.MESSAGE_OUT then w.pool:recv(20, m.data) end
+    end
+    for m in w.pool:messages() do
+      moved = true
+      if m.type == sc.POOL_OUT and m.id == 20 and m.data ~= "" then
+        other:recv(m.data)
+      elseif m.type == sc.POOL_IN then
+        ids[#ids + 1] = m.id
+        got[#got + 1] = m.data
+      end
+    end
+  end
+  check(table.concat(got) == "second" and #ids == 1 and ids[1] == 2,
+        "second client: '" .. table.concat(got) .. "' on sessions {" .. table.concat(ids, ",") .. "}")
+  other:close()
+
+  -- Ending the session closes its socket; a reuse of it is refused.
+  w.pool:close_session(sid)
+  local m = w.pool:poll()
+  check(m and m.type == sc.POOL_OUT and m.data == "" and m.id == 8, "close request after close_session")
+  check(w.pool:poll() == nil, "more output after close_session")
+  w.client:handshake()
+  w:pump(9)
+  local refused = false
+  for _, fd in ipairs(w.closes) do refused = refused or fd == 9 end
+  check(refused, "the reuse of an ended session was not refused")
+
+  -- Giving up: one dead message, then nothing.
+  check(not pcall(w.client.recv, w.client, ""), "client:recv('') was accepted")
+  w.client:abandon()
+  m = w.client:poll()
+  check(m and m.type == sc.MESSAGE_IN and m.data == "", "no dead message after abandon()")
+  check(w.client:poll() == nil, "output after the dead message")
+
+  w.client:close()
+  w.pool:close()
+  w.pool:close()
+  check(not pcall(w.pool.poll, w.pool), "a closed pool was usable")
+
+  -- Objects left to the garbage collector are freed by their finalizers.
+  for _ = 1, 100 do
+    local p, c = sc.pool(), sc.client()
+    p:recv(3, "x")
+    c:send("y")
+  end
+  collectgarbage()
+  collectgarbage()
+end
+
+local ok, err = pcall(function()
+  local sc = require("stableconn")
+  check_loading(sc)
+  check_session(sc)
+end)
+if not ok then
+  if getmetatable(err) == Failure then
+    io.stderr:write(string.format("FAIL (seed %d): %s\n", seed, err.what))
+  else
+    io.stderr:write(string.format("FAIL (seed %d): unexpected error: %s\n", seed, tostring(err)))
+  end
+  os.exit(1)
+end
+print(string.format("test_luajit OK: %d checks passed, library %s, seed %d",
+                    checks, require("stableconn").load().name, seed))
+-- Left for the finalizers that run when the interpreter closes its state.
+LEFT_ALIVE = { require("stableconn").pool(), require("stableconn").client() }
