@@ -59,8 +59,12 @@ if(CMAKE_SCRIPT_MODE_FILE)
     foreach(name
         cp_new cp_delete cp_timeout cp_recv cp_send cp_poll
         cc_open cc_close cc_handshake cc_send cc_recv cc_poll
-        sc_version sc_strerror sc_pool_set_handshake_timeout sc_pool_set_reuse_timeout
-        sc_pool_set_window sc_pool_set_clock sc_client_set_window sc_testing_set_random)
+        sc_version sc_strerror sc_reason_string sc_testing_set_random
+        sc_pool_set_handshake_timeout sc_pool_set_reuse_timeout sc_pool_set_window
+        sc_pool_set_max_handshakes sc_pool_set_clock sc_pool_enable_events sc_pool_poll
+        sc_pool_get_stats sc_pool_session_info sc_pool_session_backlog
+        sc_client_set_window sc_client_enable_events sc_client_poll sc_client_get_stats
+        sc_client_backlog)
       if(NOT name IN_LIST found)
         list(APPEND bad "missing: ${name}")
       endif()
