@@ -248,6 +248,14 @@ class _Handle:
         if ptr is not None:
             self._free(ptr)
 
+    def messages(self):
+        """Iterates poll() until nothing is left to poll."""
+        while True:
+            m = self.poll()
+            if m is None:
+                return
+            yield m
+
     def __enter__(self):
         return self
 
@@ -320,14 +328,6 @@ class Pool(_Handle):
             return None
         data = ctypes.string_at(m.buffer, m.sz) if m.sz else b""
         return PoolMessage(kind, m.id, data)
-
-    def messages(self):
-        """Iterates poll() until the pool is empty."""
-        while True:
-            m = self.poll()
-            if m is None:
-                return
-            yield m
 
     def set_window(self, nbytes):
         """Resend window of sessions opened after this call (1 B to 1 GiB)."""
@@ -407,14 +407,6 @@ class Client(_Handle):
             return None
         data = ctypes.string_at(m.buffer, m.sz) if m.sz > 0 else b""
         return ClientMessage(kind, data)
-
-    def messages(self):
-        """Iterates poll() until the client is empty."""
-        while True:
-            m = self.poll()
-            if m is None:
-                return
-            yield m
 
     def set_window(self, nbytes):
         """Resend window; only before any data was sent (right after creation)."""
