@@ -12,3 +12,7 @@ set(CMAKE_MODULE_LINKER_FLAGS_INIT -m32)
 # Debian's i386 packages live under the multiarch directory.
 set(CMAKE_LIBRARY_ARCHITECTURE i386-linux-gnu)
 set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
+# An x86_64 kernel runs i386 programs itself: build-time tools and tests need
+# no emulator, only a command CMake can put in front of them.
+find_program(SC_ENV_PROGRAM env REQUIRED)
+set(CMAKE_CROSSCOMPILING_EMULATOR ${SC_ENV_PROGRAM})
