@@ -2,6 +2,11 @@
 // every file named on the command line (or found in a named directory)
 // through the target once. Used to keep the targets building and to replay
 // corpora and crashes in ordinary builds.
+
+// On 32-bit targets readdir and stat fail with EOVERFLOW on file systems with
+// 64-bit inode numbers unless the 64-bit file interfaces are selected.
+#define _FILE_OFFSET_BITS 64
+
 #include <dirent.h>
 #include <sys/stat.h>
 

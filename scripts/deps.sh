@@ -8,6 +8,7 @@
 #   need_build_tools                  # cmake, g++, make, libmd-dev
 #   need_test_tools                   # what the packaging tests use
 #   need_i386                         # 32-bit compilers and i386 libraries
+#   need_armhf                        # ARM cross compilers, qemu-user, armhf libraries
 #   install_missing
 
 sc_missing=()
@@ -42,15 +43,28 @@ need_test_tools() {
   need_command python3 python3
 }
 
-sc_add_i386=0
+# Debian architectures to add before installing (for :i386 or :armhf packages).
+sc_foreign_arches=()
+need_foreign_arch() {
+  if ! dpkg --print-foreign-architectures 2>/dev/null | grep -qx "$1"; then
+    sc_foreign_arches+=("$1")
+  fi
+}
+
 need_i386() {
   need_file "/usr/lib/gcc/x86_64-linux-gnu/*/32/libstdc++.so" g++-multilib
   need_file "/usr/lib/gcc/x86_64-linux-gnu/*/32/libgcc.a" gcc-multilib
   need_file /usr/lib/i386-linux-gnu/libmd.so libmd-dev:i386
   need_file /usr/lib/i386-linux-gnu/cmake/GTest/GTestConfig.cmake libgtest-dev:i386
-  if ! dpkg --print-foreign-architectures 2>/dev/null | grep -qx i386; then
-    sc_add_i386=1
-  fi
+  need_foreign_arch i386
+}
+
+need_armhf() {
+  need_command arm-linux-gnueabihf-g++ crossbuild-essential-armhf
+  need_command qemu-arm qemu-user
+  need_file /usr/lib/arm-linux-gnueabihf/libmd.so libmd-dev:armhf
+  need_file /usr/lib/arm-linux-gnueabihf/cmake/GTest/GTestConfig.cmake libgtest-dev:armhf
+  need_foreign_arch armhf
 }
 
 install_missing() {
@@ -60,17 +74,20 @@ install_missing() {
   if [ "$(id -u)" -ne 0 ]; then
     echo "missing build dependencies: $packages" >&2
     echo "install them as root with:" >&2
-    if [ "$sc_add_i386" -eq 1 ]; then
-      echo "  dpkg --add-architecture i386 && apt-get update" >&2
-    fi
+    local arch
+    for arch in "${sc_foreign_arches[@]}"; do
+      echo "  dpkg --add-architecture $arch" >&2
+    done
+    [ "${#sc_foreign_arches[@]}" -eq 0 ] || echo "  apt-get update" >&2
     echo "  apt-get install -y --no-install-recommends $packages" >&2
     exit 1
   fi
   echo "installing: $packages"
   export DEBIAN_FRONTEND=noninteractive
-  if [ "$sc_add_i386" -eq 1 ]; then
-    dpkg --add-architecture i386
-  fi
+  local arch
+  for arch in "${sc_foreign_arches[@]}"; do
+    dpkg --add-architecture "$arch"
+  done
   # A mirror in the middle of a sync fails one index now and then; what the
   # install needs is usually there all the same, and the install says if not.
   apt-get update || echo "apt-get update reported errors; installing anyway" >&2

@@ -1,20 +1,21 @@
 #!/usr/bin/env bash
 # Builds and tests the library the ways mobile and game clients build it:
 #
-#   bash scripts/variants.sh                 # all three, one after the other
+#   bash scripts/variants.sh                 # all four, one after the other
 #   bash scripts/variants.sh m32             # 32-bit x86 (size_t is 4 bytes), build-m32/
+#   bash scripts/variants.sh armhf           # 32-bit ARM, run under qemu-user, build-armhf/
 #   bash scripts/variants.sh no-exceptions   # -fno-exceptions -fno-rtti, build-noexcept/
 #   bash scripts/variants.sh clang           # clang and clang++, build-clang/
 #
 # Each builds everything (library, examples, tests) and runs the whole suite.
 # Missing packages are installed with apt-get when run as root (the 32-bit
-# build adds Debian's i386 architecture for libmd and GoogleTest).
+# builds add Debian's i386 or armhf architecture for libmd and GoogleTest).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 variants=("$@")
-[ "${#variants[@]}" -gt 0 ] || variants=(m32 no-exceptions clang)
+[ "${#variants[@]}" -gt 0 ] || variants=(m32 armhf no-exceptions clang)
 
 source scripts/deps.sh
 need_build_tools
@@ -23,10 +24,11 @@ need_test_tools
 for v in "${variants[@]}"; do
   case "$v" in
     m32) need_i386 ;;
+    armhf) need_armhf ;;
     clang) need_command clang++ clang ;;
     no-exceptions) ;;
     *)
-      echo "unknown variant '$v' (m32, no-exceptions, clang)" >&2
+      echo "unknown variant '$v' (m32, armhf, no-exceptions, clang)" >&2
       exit 2
       ;;
   esac
@@ -47,6 +49,7 @@ for v in "${variants[@]}"; do
     # The fuzz targets' seed corpora replay as tests too: every bad input the
     # fuzzers start from goes through the 32-bit and the exception-free library.
     m32) run_variant build-m32 -DCMAKE_TOOLCHAIN_FILE=cmake/toolchains/linux-i386.cmake -DSC_BUILD_FUZZERS=ON ;;
+    armhf) run_variant build-armhf -DCMAKE_TOOLCHAIN_FILE=cmake/toolchains/linux-armhf.cmake -DSC_BUILD_FUZZERS=ON ;;
     no-exceptions) run_variant build-noexcept -DSC_NO_EXCEPTIONS=ON -DSC_BUILD_FUZZERS=ON ;;
     clang) CC=clang CXX=clang++ run_variant build-clang ;;
   esac

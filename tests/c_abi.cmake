@@ -92,11 +92,12 @@ if(CMAKE_SCRIPT_MODE_FILE)
     endif()
     sc_run("cc with -lstableconn"
       "${CC}" ${flags} "${SRC}" "-I${ROOT}" "-L${LIBDIR}" -lstableconn -o "${OUT}_shared")
+    separate_arguments(emulator UNIX_COMMAND "${EMULATOR}")
     sc_run("run against the shared library"
-      "${CMAKE_COMMAND}" -E env "LD_LIBRARY_PATH=${LIBDIR}" "${OUT}_shared")
+      "${CMAKE_COMMAND}" -E env "LD_LIBRARY_PATH=${LIBDIR}" ${emulator} "${OUT}_shared")
     sc_run("cc with libstableconn.a -lmd -lstdc++"
       "${CC}" ${flags} "${SRC}" "-I${ROOT}" "${STATIC_LIB}" -lmd -lstdc++ -o "${OUT}_static")
-    sc_run("run linked statically" "${OUT}_static")
+    sc_run("run linked statically" ${emulator} "${OUT}_static")
 
   else()
     message(FATAL_ERROR "c_abi.cmake: unknown SC_CHECK '${SC_CHECK}' (exports or plain_cc)")
@@ -143,4 +144,5 @@ add_test(NAME c_abi_plain_cc
     -DOUT=${CMAKE_CURRENT_BINARY_DIR}/c_api_test_plain
     -DSANITIZE=${SC_SANITIZE}
     "-DFLAGS=${CMAKE_C_FLAGS}"
+    "-DEMULATOR=${SC_TEST_EMULATOR}"
     -P ${CMAKE_CURRENT_LIST_FILE})

@@ -4,7 +4,7 @@
 # this file as a `cmake -P` script:
 #   cmake -DMODE=<find_package|pkgconfig> -DLINK=<shared|static> -DPREFIX=<p>
 #         -DLIBDIR=<p>/lib -DWORK=<dir> -DCC=<c compiler> [-DFLAGS=..]
-#         [-DGENERATOR=..] [-DTOOLCHAIN=..] -P consumer.cmake
+#         [-DGENERATOR=..] [-DTOOLCHAIN=..] [-DEMULATOR=..] -P consumer.cmake
 
 if(CMAKE_SCRIPT_MODE_FILE)
   cmake_minimum_required(VERSION 3.16)
@@ -92,7 +92,8 @@ if(CMAKE_SCRIPT_MODE_FILE)
     message(FATAL_ERROR "consumer.cmake: MODE must be find_package or pkgconfig")
   endif()
 
-  run("run the consumer" "${program}")
+  separate_arguments(emulator UNIX_COMMAND "${EMULATOR}")
+  run("run the consumer" ${emulator} "${program}")
   message(STATUS "${run_output}")
   if(NOT run_output MATCHES "cp_new from: ([^\n]*)")
     message(FATAL_ERROR "the consumer did not say where cp_new came from")
@@ -126,6 +127,18 @@ endif()
 
 # ------------------------------------------------------------------ build mode
 
+# The consumer is configured from another directory: name the toolchain file
+# (if any) by its absolute path, found as CMake found it.
+set(_sc_toolchain "")
+if(CMAKE_TOOLCHAIN_FILE)
+  foreach(_sc_base "${CMAKE_BINARY_DIR}" "${PROJECT_SOURCE_DIR}")
+    get_filename_component(_sc_candidate "${CMAKE_TOOLCHAIN_FILE}" ABSOLUTE BASE_DIR "${_sc_base}")
+    if(NOT _sc_toolchain AND EXISTS "${_sc_candidate}")
+      set(_sc_toolchain "${_sc_candidate}")
+    endif()
+  endforeach()
+endif()
+
 if(SC_SANITIZE)
   # The installed libraries carry sanitizer instrumentation; so must the users.
   set(_sc_consumer_flags "${CMAKE_C_FLAGS} -fsanitize=address,undefined")
@@ -146,7 +159,8 @@ add_test(NAME consumer_add_subdirectory_shared
     -DWORK=${CMAKE_CURRENT_BINARY_DIR}/consumer-add_subdirectory-shared
     -DCC=${CMAKE_C_COMPILER} -DCXX=${CMAKE_CXX_COMPILER} "-DFLAGS=${_sc_consumer_flags}"
     "-DCXXFLAGS=${CMAKE_CXX_FLAGS}" -DSANITIZE=${SC_SANITIZE}
-    "-DGENERATOR=${CMAKE_GENERATOR}" "-DTOOLCHAIN=${CMAKE_TOOLCHAIN_FILE}"
+    "-DGENERATOR=${CMAKE_GENERATOR}" "-DTOOLCHAIN=${_sc_toolchain}"
+    "-DEMULATOR=${SC_TEST_EMULATOR}"
     -DVERSION=${PROJECT_VERSION} -DSOVERSION=${PROJECT_VERSION_MAJOR}
     -P ${CMAKE_CURRENT_LIST_FILE})
 set_tests_properties(consumer_add_subdirectory_shared PROPERTIES TIMEOUT 600)
@@ -158,7 +172,8 @@ foreach(_sc_mode find_package pkgconfig)
         -DPREFIX=${SC_INSTALL_TEST_PREFIX} -DLIBDIR=${SC_INSTALL_TEST_LIBDIR}
         -DWORK=${CMAKE_CURRENT_BINARY_DIR}/consumer-${_sc_mode}-${_sc_link}
         -DCC=${CMAKE_C_COMPILER} "-DFLAGS=${_sc_consumer_flags}"
-        "-DGENERATOR=${CMAKE_GENERATOR}" "-DTOOLCHAIN=${CMAKE_TOOLCHAIN_FILE}"
+        "-DGENERATOR=${CMAKE_GENERATOR}" "-DTOOLCHAIN=${_sc_toolchain}"
+        "-DEMULATOR=${SC_TEST_EMULATOR}"
         -DVERSION=${PROJECT_VERSION} -DSOVERSION=${PROJECT_VERSION_MAJOR}
         -P ${CMAKE_CURRENT_LIST_FILE})
     set_tests_properties(consumer_${_sc_mode}_${_sc_link} PROPERTIES

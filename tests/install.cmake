@@ -22,3 +22,7 @@ add_test(NAME install_copy
   COMMAND ${CMAKE_COMMAND} --install "${CMAKE_BINARY_DIR}" --prefix "${SC_INSTALL_TEST_PREFIX}")
 set_tests_properties(install_clean PROPERTIES FIXTURES_SETUP sc_installed)
 set_tests_properties(install_copy PROPERTIES FIXTURES_SETUP sc_installed DEPENDS install_clean)
+
+# How the scripts of the tests start a program built for the target: directly,
+# or through the toolchain's emulator (qemu-user for ARM), as one string.
+string(REPLACE ";" " " SC_TEST_EMULATOR "${CMAKE_CROSSCOMPILING_EMULATOR}")
