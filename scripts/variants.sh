@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Builds and tests the library the ways mobile and game clients build it:
 #
-#   bash scripts/variants.sh                 # all four, one after the other
+#   bash scripts/variants.sh                 # m32, no-exceptions and clang, in turn
 #   bash scripts/variants.sh m32             # 32-bit x86 (size_t is 4 bytes), build-m32/
 #   bash scripts/variants.sh armhf           # 32-bit ARM, run under qemu-user, build-armhf/
+#                                            # (on demand: Debian's ARM cross compiler
+#                                            # and gcc-multilib cannot be installed
+#                                            # together, so installing one removes the other)
 #   bash scripts/variants.sh no-exceptions   # -fno-exceptions -fno-rtti, build-noexcept/
 #   bash scripts/variants.sh clang           # clang and clang++, build-clang/
 #
@@ -15,7 +18,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 variants=("$@")
-[ "${#variants[@]}" -gt 0 ] || variants=(m32 armhf no-exceptions clang)
+[ "${#variants[@]}" -gt 0 ] || variants=(m32 no-exceptions clang)
 
 source scripts/deps.sh
 need_build_tools
