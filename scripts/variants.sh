@@ -27,7 +27,12 @@ need_test_tools
 for v in "${variants[@]}"; do
   case "$v" in
     m32) need_i386 ;;
-    armhf) need_armhf ;;
+    armhf)
+      need_armhf
+      if ! command -v arm-linux-gnueabihf-g++ >/dev/null 2>&1 && dpkg -s gcc-multilib >/dev/null 2>&1; then
+        echo "note: installing the ARM cross compiler removes gcc-multilib (the m32 build installs it again)" >&2
+      fi
+      ;;
     clang) need_command clang++ clang ;;
     no-exceptions) ;;
     *)
