@@ -31,6 +31,7 @@ for target in server_fuzzer client_fuzzer api_fuzzer; do
   crashes="build-fuzz/crashes/$target"
   mkdir -p "$corpus" "$crashes"
   cp -n build-fuzz/fuzz/seeds/"$target"/* "$corpus"/ 2>/dev/null || true
+  cp -n fuzz/regressions/"$target"/* "$corpus"/ 2>/dev/null || true
   echo "== $target: ${seconds}s"
   log="build-fuzz/$target.log"
   if ! ./build-fuzz/fuzz/"$target" -max_total_time="$seconds" -print_final_stats=1 \

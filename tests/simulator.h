@@ -101,6 +101,7 @@ class Simulator {
   void op_deliver_up(Client &c, ChoiceSource &ch);
   void op_deliver_down(Client &c, ChoiceSource &ch);
   void op_kill_socket(Client &c, ChoiceSource &ch);
+  void note_reuse_answer(Client &c);
   void op_reconnect(Client &c);
   void op_late_delivery(Client &c, ChoiceSource &ch);
   void op_server_close(Client &c);
