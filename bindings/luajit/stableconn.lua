@@ -144,6 +144,21 @@ local function handle(self)
   return p
 end
 
+-- For a generic `for`: the next message each time, nil when none is left.
+local function iterate_polls(self)
+  return function() return self:poll() end
+end
+
+-- Frees the C object with `free` unless already done; the finalizer goes too.
+local function release(self, free)
+  local p = self.ptr
+  if p ~= nil then
+    self.ptr = nil
+    ffi.gc(p, nil)
+    free(p)
+  end
+end
+
 ------------------------------------------------------------------ pool
 
 local Pool = {}
@@ -205,19 +220,10 @@ function Pool:poll()
 end
 
 -- Iterates poll() until the pool is empty.
-function Pool:messages()
-  return function() return self:poll() end
-end
+Pool.messages = iterate_polls
 
 -- Frees the pool; later calls raise an error. Idempotent.
-function Pool:close()
-  local p = self.ptr
-  if p ~= nil then
-    self.ptr = nil
-    ffi.gc(p, nil)
-    self.lib.clib.cp_delete(p)
-  end
-end
+function Pool:close() release(self, self.lib.clib.cp_delete) end
 
 -- Resend window of sessions opened after this call (1 B to 1 GiB).
 function Pool:set_window(bytes)
@@ -299,19 +305,10 @@ function Client:poll()
 end
 
 -- Iterates poll() until the client is empty.
-function Client:messages()
-  return function() return self:poll() end
-end
+Client.messages = iterate_polls
 
 -- Frees the client; later calls raise an error. Idempotent.
-function Client:close()
-  local c = self.ptr
-  if c ~= nil then
-    self.ptr = nil
-    ffi.gc(c, nil)
-    self.lib.clib.cc_close(c)
-  end
-end
+function Client:close() release(self, self.lib.clib.cc_close) end
 
 -- Resend window; only before any data was sent (right after client()).
 function Client:set_window(bytes)
