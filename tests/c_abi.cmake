@@ -7,14 +7,7 @@ if(CMAKE_SCRIPT_MODE_FILE)
   # ---------------------------------------------------------------- script mode
   cmake_minimum_required(VERSION 3.16)
 
-  function(sc_run what)
-    execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-    if(NOT rc EQUAL 0)
-      string(REPLACE ";" " " cmd "${ARGN}")
-      message(FATAL_ERROR "${what} failed (${rc}):\n  ${cmd}\n${out}${err}")
-    endif()
-    message(STATUS "${what}: ok\n${out}")
-  endfunction()
+  include(${CMAKE_CURRENT_LIST_DIR}/script_run.cmake)
 
   if(SC_CHECK STREQUAL "exports")
     # The shared library's dynamic symbol table: the C API and nothing else.
