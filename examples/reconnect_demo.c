@@ -12,7 +12,9 @@
  *     - after read(fd) returns n > 0 bytes:  cp_recv(cp, fd, buf, n);
  *       a new fd needs no announcement: its first bytes start a handshake.
  *     - when fd reaches EOF or fails:        cp_recv(cp, fd, NULL, 0);
- *       the session waits (up to the reuse timeout) for its client to return.
+ *       (any size 0 means this, whatever the buffer: read()'s 0 can be
+ *       passed straight on); the session waits (up to the reuse timeout)
+ *       for its client to return.
  *     - to send to a session:                cp_send(cp, id, buf, n);
  *     - to end a session:                    cp_send(cp, id, NULL, 0);
  *     - after any of these, loop on cp_poll() until POOL_EMPTY:
@@ -29,7 +31,9 @@
  *         MESSAGE_OUT: write m.buffer/m.sz to the socket.
  *         MESSAGE_IN:  m.sz > 0: data from the server; m.sz == 0: the
  *                      connection is dead for good (server refused it).
- *     - cc_recv(c, buf, n) for what read() returns, cc_send(c, buf, n) to send.
+ *     - cc_recv(c, buf, n) for what read() returns when n > 0 (a size of 0,
+ *       whatever the buffer, gives the connection up for good);
+ *       cc_send(c, buf, n) to send.
  *     - when the socket breaks (or the heartbeat goes quiet): connect a new
  *       socket, call cc_handshake(c), and keep polling: both sides resend
  *       what the other missed.

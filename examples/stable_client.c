@@ -24,9 +24,10 @@
  *                                   socket is writable again.
  *                  MESSAGE_IN sz>0  data from the server.
  *                  MESSAGE_IN sz=0  the connection is dead for good.
- *   readable     read(), then cc_recv(c, buf, n) and drain.
- *   EOF/error    close the socket and forget its unwritten bytes. Do NOT call
- *                cc_recv(c, NULL, 0): that gives the connection up. Instead
+ *   readable     read(), then cc_recv(c, buf, n) for n > 0 and drain.
+ *   EOF/error    close the socket and forget its unwritten bytes. Do NOT pass
+ *                the end of file on: cc_recv with size 0 (whatever the
+ *                buffer, as in the 2014 module) gives the connection up. Instead
  *                connect a new socket, call cc_handshake(c), and drain: both
  *                sides resend what the other one missed.
  *   to send      cc_send(c, buf, n) at any time; while reconnecting it waits.
@@ -153,7 +154,7 @@ static void connect_socket(void) {
 	if (C.connects++ > 0) {
 		/* A server that refuses a reuse request just closes the socket, which
 		 * looks like any other failure. After many in a row, give up: the
-		 * connection is dead (cc_recv with NULL says so); a real client
+		 * connection is dead (cc_recv with size 0 says so); a real client
 		 * would start over with cc_open(). */
 		if (++C.failed_resumes > 50) {
 			fprintf(stderr, "client %" PRIu64 ": %d reconnects in a row did not resume, giving up\n", C.index,
@@ -456,7 +457,7 @@ int main(int argc, char **argv) {
 				drain();
 				check_bytes_trigger();
 			} else if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
-				lost_socket(); /* EOF or error: reconnect (never cc_recv(NULL) here) */
+				lost_socket(); /* EOF or error: reconnect (never cc_recv(.., 0) here) */
 				continue;
 			}
 		}

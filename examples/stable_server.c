@@ -17,7 +17,9 @@
  *   socket readable   read() what is there, cp_recv(cp, fd, buf, n), then
  *                     drain the pool. A new socket needs no announcement.
  *   EOF or error      close(fd) and tell the pool: cp_recv(cp, fd, NULL, 0).
- *                     The session detaches and waits for its client.
+ *                     Any size 0 says so, whatever the buffer, so passing
+ *                     read()'s 0 straight on does the same. The session
+ *                     detaches and waits for its client.
  *   drain             sc_pool_poll() (or cp_poll()) until POOL_EMPTY, after
  *                     EVERY cp_recv, cp_send and cp_timeout:
  *                       POOL_OUT sz > 0  write to fd m.id (a socket, not a
@@ -25,7 +27,7 @@
  *                                        take now is kept, in order, and
  *                                        written when it becomes writable.
  *                       POOL_OUT sz == 0 close fd m.id. The pool has forgotten
- *                                        it: do NOT call cp_recv(NULL) for it.
+ *                                        it: do NOT call cp_recv(.., 0) for it.
  *                       POOL_IN          data from session m.id.
  *                       SC_POOL_EVENT    opened/resumed/detached/closed/refused.
  *   to send           cp_send(cp, id, buf, n); to end a session cp_send(.., 0).

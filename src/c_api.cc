@@ -71,7 +71,9 @@ extern "C" SC_EXPORT void cp_timeout(struct connection_pool *cp) {
 extern "C" SC_EXPORT void cp_recv(struct connection_pool *cp, int fd, const char *buffer, size_t sz) {
   if (!cp) return;
   SC_TRY {
-    if (!buffer && sz == 0)
+    // Size 0 means the socket is gone, whatever the buffer: the 2014 module
+    // read it that way, and callers pass read()'s result straight through.
+    if (sz == 0)
       cp->server.socket_closed(fd);
     else if (buffer)
       cp->server.receive(fd, bytes(buffer), sz);
@@ -175,7 +177,8 @@ extern "C" SC_EXPORT void cc_send(struct connection *c, const char *buffer, size
 extern "C" SC_EXPORT void cc_recv(struct connection *c, const char *buffer, size_t sz) {
   if (!c) return;
   SC_TRY {
-    if (!buffer && sz == 0)
+    // Size 0 drops the connection, whatever the buffer, as in the 2014 module.
+    if (sz == 0)
       c->client.drop();
     else if (buffer)
       c->client.receive(bytes(buffer), sz);

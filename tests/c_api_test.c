@@ -443,6 +443,76 @@ static void check_handshake_dropped(void) {
 	cp_delete(cp);
 }
 
+/*
+ * A program written for the 2014 module passes read()'s result straight
+ * through: at end of file that is a size of 0 with its own buffer. That means
+ * "this fd is gone" exactly as NULL does, and the kernel then hands the same
+ * fd number to the next client, which must get a session of its own.
+ */
+static void check_end_of_file_with_a_buffer(void) {
+	struct world w, w2;
+	struct pool_message pm;
+	struct connection_message cm;
+	char buf[64];
+	memset(&w, 0, sizeof w);
+	memset(&w2, 0, sizeof w2);
+	memset(buf, 'z', sizeof buf);
+	w.cp = cp_new();
+	w.c = cc_open();
+	CHECK(w.cp != NULL && w.c != NULL);
+	client_send(&w, 300);
+	pump(&w, 5);
+	CHECK(w.id == 1);
+	server_send(&w, 400);
+	pump(&w, 5);
+	check_in_step(&w);
+
+	/* read() returned 0 on fd 5: the application passes it on, then closes fd 5. */
+	cp_recv(w.cp, 5, buf, 0);
+	CHECK(cp_poll(w.cp, &pm) == POOL_EMPTY);
+	server_send(&w, 100); /* kept for the client while detached */
+	CHECK(cp_poll(w.cp, &pm) == POOL_EMPTY);
+
+	/* accept() gives fd 5 again, to a new client: a new session, id 2. */
+	w2.cp = w.cp;
+	w2.c = cc_open();
+	CHECK(w2.c != NULL);
+	client_send(&w2, 20);
+	pump(&w2, 5);
+	CHECK(w2.id == 2);
+	server_send(&w2, 30);
+	pump(&w2, 5);
+	check_in_step(&w2);
+	CHECK(w.got_c2s.size == 300); /* nothing of it reached session 1 */
+
+	/* The first client comes back on fd 6 and resumes session 1. */
+	cc_handshake(w.c);
+	client_send(&w, 50);
+	pump(&w, 6);
+	check_in_step(&w);
+	CHECK(w.nclose == 0 && w2.nclose == 0);
+
+	/* The client side: cc_recv with size 0 and a buffer gives the connection up. */
+	cc_recv(w2.c, buf, 0);
+	CHECK(cc_poll(w2.c, &cm) == MESSAGE_IN);
+	CHECK(cm.sz == 0);
+	CHECK(cc_poll(w2.c, &cm) == MESSAGE_EMPTY);
+	cc_recv(w2.c, "ignored", 7);
+	CHECK(cc_poll(w2.c, &cm) == MESSAGE_EMPTY);
+
+	cc_close(w2.c);
+	cc_close(w.c);
+	cp_delete(w.cp);
+	free(w.sent_c2s.data);
+	free(w.got_c2s.data);
+	free(w.sent_s2c.data);
+	free(w.got_s2c.data);
+	free(w2.sent_c2s.data);
+	free(w2.got_c2s.data);
+	free(w2.sent_s2c.data);
+	free(w2.got_s2c.data);
+}
+
 /* Every function accepts NULL handles and pointers without crashing. */
 static void check_null_arguments(void) {
 	struct pool_message pm;
@@ -479,6 +549,7 @@ int main(void) {
 	check_layouts();
 	check_handshake_dropped();
 	check_exchange();
+	check_end_of_file_with_a_buffer();
 	check_null_arguments();
 	printf("c_api_test OK: %d checks passed\n", checks);
 	return 0;

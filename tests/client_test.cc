@@ -277,6 +277,52 @@ TEST_F(Client, RecvNullInEveryState) {
   }
 }
 
+// cc_recv(c, buf, 0) with a real buffer (read()'s result passed straight
+// through at end of file) drops the connection exactly like NULL, as the 2014
+// module did.
+TEST_F(Client, RecvOfSizeZeroWithABufferIsADrop) {
+  establish();
+  feed(c_, crypt(server_.to_client, "before"));
+  const char buf[8] = {'u', 'n', 'u', 's', 'e', 'd'};
+  cc_recv(c_, buf, 0);
+  std::vector<Polled> msgs = poll_all(c_);
+  ASSERT_EQ(2u, msgs.size());
+  EXPECT_EQ("before", msgs[0].bytes);
+  EXPECT_EQ(MESSAGE_IN, msgs[1].kind);
+  EXPECT_TRUE(msgs[1].bytes.empty()) << "one MESSAGE_IN of size 0: the connection is dead";
+  feed(c_, crypt(server_.to_client, "after"));
+  cc_send(c_, "data", 4);
+  cc_handshake(c_);
+  EXPECT_TRUE(poll_all(c_).empty());
+  sc_client_stats st{};
+  ASSERT_EQ(SC_OK, sc_client_get_stats(c_, &st, sizeof st));
+  EXPECT_EQ(SC_CLIENT_DEAD, st.state);
+}
+
+TEST_F(Client, RecvOfSizeZeroWithABufferInEveryState) {
+  for (int state = 0; state < 3; ++state) {
+    SCOPED_TRACE(state);
+    FixedRandom random(state + 100);
+    connection *c = cc_open();
+    ASSERT_NE(nullptr, c);
+    HandServer server;
+    if (state >= 1) {
+      const std::vector<Polled> first = poll_all(c);
+      feed(c, server.reply_to(first.at(0).bytes));
+      feed(c, crypt(server.to_client, "x"));
+      poll_all(c);
+    }
+    if (state == 2) cc_handshake(c);
+    cc_send(c, "pending", 7);
+    cc_recv(c, "0123456789abcdef", 0);
+    const std::vector<Polled> msgs = poll_all(c);
+    ASSERT_EQ(1u, msgs.size());
+    EXPECT_EQ(MESSAGE_IN, msgs[0].kind);
+    EXPECT_TRUE(msgs[0].bytes.empty());
+    cc_close(c);
+  }
+}
+
 TEST_F(Client, RecvWithANullBufferAndASizeIsNotADrop) {
   establish();
   cc_recv(c_, nullptr, 5);

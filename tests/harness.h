@@ -167,7 +167,7 @@ class InternalClient : public ClientEnd {
     client_.send(reinterpret_cast<const uint8_t *>(data), n);
   }
   void recv(const char *data, size_t n) override {
-    if (!data && n == 0)
+    if (n == 0)  // as cc_recv: size 0 drops the connection, whatever the buffer
       client_.drop();
     else
       client_.receive(reinterpret_cast<const uint8_t *>(data), n);

@@ -597,6 +597,61 @@ TEST_F(Pool, EmptyReadsAndNoticesForUnknownSocketsDoNothing) {
   expect_link_works();
 }
 
+// A legacy server passes read()'s result straight through: at end of file
+// that is cp_recv(cp, fd, buf, 0) with its own, non-NULL buffer. The 2014
+// module read any size 0 as "this fd is gone", and the kernel hands the same
+// number to the next client.
+TEST_F(Pool, SizeZeroWithABufferIsTheEndOfTheSocket) {
+  const char buf[16] = {'l', 'e', 'f', 't', 'o', 'v', 'e', 'r'};
+  cp_recv(pool_.get(), 3, buf, 0);
+  EXPECT_FALSE(tap_.drain()) << "the application closed fd 3 itself: nothing to ask";
+  sc_session_info info{};
+  ASSERT_EQ(SC_OK, sc_pool_session_info(pool_.get(), 1, &info, sizeof info));
+  EXPECT_EQ(SC_SESSION_DETACHED, info.state);
+  EXPECT_EQ(-1, info.fd);
+
+  // fd 3 again, now a new client: its handshake is a handshake, not data of
+  // session 1, and it gets a session of its own.
+  Link next{tap_, capi_client(), 3, 2, 11};
+  next.client_send(40);
+  next.pump();
+  next.server_send(50);
+  next.pump();
+  EXPECT_TRUE(same_stream(tap_.in[2], next.client_sent));
+  EXPECT_TRUE(same_stream(next.client_got, next.server_sent));
+  EXPECT_EQ(0, next.client_deaths);
+  EXPECT_TRUE(same_stream(tap_.in[1], link_.client_sent)) << "nothing reached the old session";
+  ASSERT_EQ(SC_OK, sc_pool_session_info(pool_.get(), 2, &info, sizeof info));
+  EXPECT_EQ(SC_SESSION_ATTACHED, info.state);
+  EXPECT_EQ(3, info.fd);
+  ASSERT_EQ(SC_OK, sc_pool_session_info(pool_.get(), 1, &info, sizeof info));
+  EXPECT_EQ(SC_SESSION_DETACHED, info.state);
+  EXPECT_FALSE(tap_.was_closed(3));
+
+  // The old session's client comes back on another socket and resumes.
+  link_.server_send(30);  // kept while detached
+  link_.reconnect(4, false);
+  EXPECT_EQ(0, link_.client_deaths);
+  EXPECT_TRUE(same_stream(link_.client_got, link_.server_sent));
+  link_.client_send(17);
+  link_.pump();
+  EXPECT_TRUE(same_stream(link_.server_got(), link_.client_sent));
+  ASSERT_EQ(SC_OK, sc_pool_session_info(pool_.get(), 1, &info, sizeof info));
+  EXPECT_EQ(4, info.fd);
+}
+
+// The same end of file in the handshake drops the handshake, as with NULL.
+TEST_F(Pool, SizeZeroWithABufferDropsAHandshake) {
+  EXPECT_EQ(16u, raw_request(20).size());
+  cp_recv(pool_.get(), 20, "x", 0);
+  EXPECT_FALSE(tap_.drain());
+  sc_pool_stats st{};
+  ASSERT_EQ(SC_OK, sc_pool_get_stats(pool_.get(), &st, sizeof st));
+  EXPECT_EQ(0u, st.handshakes_pending);
+  EXPECT_EQ(16u, raw_request(20).size()) << "fd 20 is a new socket";
+  expect_link_works();
+}
+
 TEST_F(Pool, HostileSocketsMixedWithAReconnect) {
   // Several hostile sockets and a genuine reconnect interleaved.
   tap_.recv(20, new_request(3) + "!!");

@@ -508,11 +508,18 @@ void Simulator::op_kill_socket(Client &c, ChoiceSource &ch) {
   std::string late = c.up.substr(0, ch.below(static_cast<uint32_t>(c.up.size() + 1)));
   socket_gone(c);
   // Two times in three the application notices at once and tells the pool;
-  // otherwise the pool keeps the dead socket attached until the reuse.
-  if (ch.below(3) != 0) {
-    cp_recv(pool_, c.fd, nullptr, 0);
+  // otherwise the pool keeps the dead socket attached until the reuse. Half
+  // of the notices pass read()'s buffer with its size 0, as legacy servers
+  // do, and half pass NULL. (One choice in six, so that which sockets the
+  // pool is told about stays what it was with a choice in three.)
+  const uint32_t how = ch.below(6);
+  if (how % 3 != 0) {
+    static const char kReadBuffer[4] = {'e', 'o', 'f', '!'};
+    const bool with_buffer = how >= 3;
+    cp_recv(pool_, c.fd, with_buffer ? kReadBuffer : nullptr, 0);
     release_fd(c.fd);
-    note("kill fd " + std::to_string(c.fd) + " of client " + std::to_string(c.index) + ", pool told");
+    note("kill fd " + std::to_string(c.fd) + " of client " + std::to_string(c.index) + ", pool told" +
+         (with_buffer ? " (size 0, a buffer)" : " (NULL)"));
   } else {
     c.stale.push_back({c.fd, std::move(late), c.epoch, c.epoch_sent});
     note("kill fd " + std::to_string(c.fd) + " of client " + std::to_string(c.index) + ", pool not told");

@@ -279,14 +279,17 @@ function Client:send(data)
   if #data > 0 then self.lib.clib.cc_send(c, data, #data) end
 end
 
--- Feeds bytes read from the socket. An empty string is refused: at EOF,
--- connect a new socket and call handshake(); to give up, call abandon().
+-- Feeds bytes read from the socket. An empty string or nil drops the
+-- connection for good, as cc_recv with size 0 does and as abandon(): poll()
+-- then reports it dead. To survive an EOF, do not pass it on: connect a new
+-- socket and call handshake().
 function Client:recv(data)
   local c = handle(self)
   if data == nil or #data == 0 then
-    error("stableconn: empty data: reconnect and call handshake(), or abandon()", 2)
+    self.lib.clib.cc_recv(c, nil, 0)
+  else
+    self.lib.clib.cc_recv(c, data, #data)
   end
-  self.lib.clib.cc_recv(c, data, #data)
 end
 
 -- Drops the connection for good; poll() then reports it dead.

@@ -387,11 +387,14 @@ class Client(_Handle):
     def recv(self, data):
         """Feeds bytes read from the socket.
 
-        Empty data is refused: at EOF, connect a new socket and call
-        handshake(); to give up, call abandon().
+        Empty data (what socket.recv returns at EOF) or None drops the
+        connection for good, as cc_recv with size 0 does and as abandon():
+        poll() then reports it dead. To survive an EOF, do not pass it on:
+        connect a new socket and call handshake().
         """
         if not data:
-            raise ValueError("empty data: reconnect and call handshake(), or abandon()")
+            self._lib.cc_recv(self._handle(), None, 0)
+            return
         data = _as_bytes(data)
         self._lib.cc_recv(self._handle(), data, len(data))
 

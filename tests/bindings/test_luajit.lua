@@ -392,11 +392,25 @@ local function check_session(sc)
   check(refused, "the reuse of an ended session was not refused")
 
   -- Giving up: one dead message, then nothing.
-  check(not pcall(w.client.recv, w.client, ""), "client:recv('') was accepted")
   w.client:abandon()
   m = w.client:poll()
   check(m and m.type == sc.MESSAGE_IN and m.data == "", "no dead message after abandon()")
   check(w.client:poll() == nil, "output after the dead message")
+  w.client:recv("late")
+  check(w.client:poll() == nil, "input accepted after the dead message")
+
+  -- client:recv("") (an end of file passed on) gives up too, exactly as
+  -- cc_recv with size 0 and as abandon().
+  for _, empty in ipairs({ "", false }) do
+    local quitter = sc.client()
+    quitter:poll() -- the new-connection request
+    quitter:send("queued")
+    if empty then quitter:recv(empty) else quitter:recv(nil) end
+    local q = quitter:poll()
+    check(q and q.type == sc.MESSAGE_IN and q.data == "", "client:recv(" .. tostring(empty) .. ") did not drop the connection")
+    check(quitter:poll() == nil, "output after client:recv of nothing")
+    quitter:close()
+  end
 
   w.client:close()
   w.pool:close()

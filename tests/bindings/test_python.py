@@ -311,16 +311,24 @@ def check_session(sc, rng):
     check(9 in w.closes, "the reuse of an ended session was not refused")
 
     # Giving up: one dead message, then nothing.
-    try:
-        w.client.recv(b"")
-    except ValueError:
-        pass
-    else:
-        raise Failure("Client.recv(b'') was accepted")
     w.client.abandon()
     m = w.client.poll()
     check(m is not None and m.is_dead, "no dead message after abandon(): %r" % (m,))
     check(w.client.poll() is None, "output after the dead message")
+    w.client.recv(b"late")
+    check(w.client.poll() is None, "input accepted after the dead message")
+
+    # Client.recv(b"") (socket.recv's end of file passed on) gives up too,
+    # exactly as cc_recv with size 0 and as abandon().
+    for empty in (b"", None, bytearray()):
+        quitter = sc.Client()
+        quitter.poll()  # the new-connection request
+        quitter.send(b"queued")
+        quitter.recv(empty)
+        m = quitter.poll()
+        check(m is not None and m.is_dead, "Client.recv(%r) did not drop the connection: %r" % (empty, m))
+        check(quitter.poll() is None, "output after Client.recv(%r)" % (empty,))
+        quitter.close()
 
     w.client.close()
     w.pool.close()
