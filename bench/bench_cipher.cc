@@ -4,7 +4,7 @@
 
 #include "benchmarks.h"
 #include "common.h"
-#include "crypto/stream_cipher.h"
+#include "v1/stream_cipher.h"
 
 namespace bench {
 namespace {

@@ -9,7 +9,7 @@
 #include <new>
 #include <vector>
 
-#include "crypto/stream_cipher.h"
+#include "v1/stream_cipher.h"
 
 // ---------------------------------------------------------------------------
 // Counting allocation functions. Every replaceable form of operator new and

@@ -9,12 +9,12 @@
 #include "../connectionserver.h"
 #include "../include/stable_connection.h"
 #include "../include/stable_connection_testing.h"
-#include "client.h"
-#include "config.h"
-#include "failure.h"
-#include "events.h"
-#include "random.h"
-#include "server.h"
+#include "client/client.h"
+#include "base/config.h"
+#include "base/failure.h"
+#include "core/events.h"
+#include "base/random.h"
+#include "pool/server.h"
 
 #if defined(SC_BUILDING_STATIC)
 #define SC_EXPORT

@@ -5,9 +5,9 @@
 #include <string>
 #include <vector>
 
-#include "crypto/dh64.h"
-#include "crypto/hash64.h"
-#include "crypto/stream_cipher.h"
+#include "v1/dh64.h"
+#include "v1/hash64.h"
+#include "v1/stream_cipher.h"
 #include "json.h"
 
 namespace {

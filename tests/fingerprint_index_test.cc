@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-#include "fingerprint_index.h"
+#include "v1/fingerprint_index.h"
 
 namespace {
 

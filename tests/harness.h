@@ -15,13 +15,13 @@
 #include <string>
 #include <vector>
 
-#include "client.h"
-#include "config.h"
+#include "client/client.h"
+#include "base/config.h"
 #include "connectionclient.h"
 #include "connectionserver.h"
-#include "crypto/dh64.h"
-#include "crypto/hash64.h"
-#include "crypto/stream_cipher.h"
+#include "v1/dh64.h"
+#include "v1/hash64.h"
+#include "v1/stream_cipher.h"
 #include "stable_connection.h"
 #include "stable_connection_testing.h"
 

@@ -5,8 +5,8 @@
 #include <climits>
 #include <vector>
 
-#include "client.h"
-#include "server.h"
+#include "client/client.h"
+#include "pool/server.h"
 
 namespace sc {
 

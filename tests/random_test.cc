@@ -6,7 +6,7 @@
 
 #include <set>
 
-#include "random.h"
+#include "base/random.h"
 
 namespace {
 

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "resend_buffer.h"
+#include "core/resend_buffer.h"
 
 namespace {
 

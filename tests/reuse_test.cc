@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "harness.h"
-#include "server.h"
+#include "pool/server.h"
 
 namespace {
 

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <sstream>
 
-#include "client.h"
+#include "client/client.h"
 
 namespace sim {
 

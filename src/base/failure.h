@@ -5,8 +5,8 @@
 // Built with -fno-exceptions (as game engines often are), there is nothing to
 // catch: the SC_TRY blocks simply run, and a resource failure ends the process
 // the way the standard library's own allocation failures do there.
-#ifndef SC_FAILURE_H
-#define SC_FAILURE_H
+#ifndef SC_BASE_FAILURE_H
+#define SC_BASE_FAILURE_H
 
 #if defined(__cpp_exceptions) || defined(__EXCEPTIONS)
 #define SC_HAS_EXCEPTIONS 1

@@ -1,15 +1,15 @@
-#include "server.h"
+#include "pool/server.h"
 
 #include <algorithm>
 #include <climits>
 
-#include "bytes.h"
-#include "crypto/dh64.h"
-#include "crypto/hash64.h"
-#include "crypto/stream_cipher.h"
-#include "failure.h"
-#include "random.h"
-#include "resend_buffer.h"
+#include "base/bytes.h"
+#include "v1/dh64.h"
+#include "v1/hash64.h"
+#include "v1/stream_cipher.h"
+#include "base/failure.h"
+#include "base/random.h"
+#include "core/resend_buffer.h"
 
 namespace sc {
 

@@ -1,6 +1,6 @@
 // Defaults and limits of the core; the extension header repeats them for C.
-#ifndef SC_CONFIG_H
-#define SC_CONFIG_H
+#ifndef SC_BASE_CONFIG_H
+#define SC_BASE_CONFIG_H
 
 #include <cstddef>
 #include <cstdint>

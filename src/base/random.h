@@ -1,7 +1,7 @@
 // The source of private keys and challenges: the kernel's CSPRNG, unless a
 // test installed its own (stable_connection_testing.h).
-#ifndef SC_RANDOM_H
-#define SC_RANDOM_H
+#ifndef SC_BASE_RANDOM_H
+#define SC_BASE_RANDOM_H
 
 #include <cstdint>
 

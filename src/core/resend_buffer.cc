@@ -1,4 +1,4 @@
-#include "resend_buffer.h"
+#include "core/resend_buffer.h"
 
 #include <algorithm>
 #include <cstring>

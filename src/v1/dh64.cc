@@ -1,4 +1,4 @@
-#include "crypto/dh64.h"
+#include "v1/dh64.h"
 
 namespace sc {
 namespace dh64 {

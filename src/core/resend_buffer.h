@@ -1,8 +1,8 @@
 // The last `window` bytes of an outgoing (already encrypted) stream, kept so
 // that what the peer missed can be sent again unchanged after a reconnect.
 // Storage grows on demand up to the window.
-#ifndef SC_RESEND_BUFFER_H
-#define SC_RESEND_BUFFER_H
+#ifndef SC_CORE_RESEND_BUFFER_H
+#define SC_CORE_RESEND_BUFFER_H
 
 #include <cstddef>
 #include <cstdint>

@@ -1,7 +1,7 @@
 // Diffie-Hellman over the prime field P = 2^64 - 59 with generator 5, as used
 // by protocol version 1. 64 bits give obfuscation, not security.
-#ifndef SC_CRYPTO_DH64_H
-#define SC_CRYPTO_DH64_H
+#ifndef SC_V1_DH64_H
+#define SC_V1_DH64_H
 
 #include <cstdint>
 

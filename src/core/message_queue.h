@@ -1,8 +1,8 @@
 // The queues of outgoing and incoming messages: a circular buffer that only
 // grows, so steady-state traffic allocates nothing, and a small cache of byte
 // buffers that messages borrow and give back.
-#ifndef SC_MESSAGE_QUEUE_H
-#define SC_MESSAGE_QUEUE_H
+#ifndef SC_CORE_MESSAGE_QUEUE_H
+#define SC_CORE_MESSAGE_QUEUE_H
 
 #include <cstddef>
 #include <cstdint>

@@ -1,18 +1,18 @@
 // The client side of a stable connection: opens a session, and after the
 // application connects a new socket, resumes it, resending what the server
 // missed. Sans-IO like the server.
-#ifndef SC_CLIENT_H
-#define SC_CLIENT_H
+#ifndef SC_CLIENT_CLIENT_H
+#define SC_CLIENT_CLIENT_H
 
 #include <cstddef>
 #include <cstdint>
 #include <vector>
 
-#include "config.h"
-#include "crypto/stream_cipher.h"
-#include "events.h"
-#include "message_queue.h"
-#include "resend_buffer.h"
+#include "base/config.h"
+#include "v1/stream_cipher.h"
+#include "core/events.h"
+#include "core/message_queue.h"
+#include "core/resend_buffer.h"
 
 namespace sc {
 

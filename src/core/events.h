@@ -1,8 +1,8 @@
 // What the pool and the client report when the application asks: events,
 // the reasons behind them, and running counters. The values equal the SC_*
 // constants of the extension header (the C shim checks this at compile time).
-#ifndef SC_EVENTS_H
-#define SC_EVENTS_H
+#ifndef SC_CORE_EVENTS_H
+#define SC_CORE_EVENTS_H
 
 #include <cstdint>
 

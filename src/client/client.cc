@@ -1,11 +1,11 @@
-#include "client.h"
+#include "client/client.h"
 
 #include <algorithm>
 
-#include "bytes.h"
-#include "crypto/dh64.h"
-#include "crypto/hash64.h"
-#include "random.h"
+#include "base/bytes.h"
+#include "v1/dh64.h"
+#include "v1/hash64.h"
+#include "base/random.h"
 
 namespace sc {
 

@@ -1,7 +1,7 @@
 // Time as the pool sees it: milliseconds from a monotonic clock, or from the
 // caller's clock when one was installed (tests, simulations).
-#ifndef SC_CLOCK_H
-#define SC_CLOCK_H
+#ifndef SC_BASE_CLOCK_H
+#define SC_BASE_CLOCK_H
 
 #include <cstdint>
 

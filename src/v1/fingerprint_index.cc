@@ -1,4 +1,4 @@
-#include "fingerprint_index.h"
+#include "v1/fingerprint_index.h"
 
 #include <utility>
 

@@ -1,8 +1,8 @@
 // The stream cipher of protocol version 1: an RC4 variant without key
 // schedule shuffle, keyed by hash64(key, 0), plus the running 32-bit
 // "fingerprint" that reuse requests use to name a position in a stream.
-#ifndef SC_CRYPTO_STREAM_CIPHER_H
-#define SC_CRYPTO_STREAM_CIPHER_H
+#ifndef SC_V1_STREAM_CIPHER_H
+#define SC_V1_STREAM_CIPHER_H
 
 #include <cstddef>
 #include <cstdint>

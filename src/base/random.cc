@@ -1,4 +1,4 @@
-#include "random.h"
+#include "base/random.h"
 
 #include <pthread.h>
 #include <sys/random.h>
@@ -8,7 +8,7 @@
 #include <cstring>
 #include <mutex>
 
-#include "failure.h"
+#include "base/failure.h"
 
 namespace sc {
 namespace {

@@ -1,4 +1,4 @@
-#include "crypto/hash64.h"
+#include "v1/hash64.h"
 
 #include <md5.h>
 

@@ -1,6 +1,6 @@
 // Little-endian integer encoding, as every integer on the wire is.
-#ifndef SC_BYTES_H
-#define SC_BYTES_H
+#ifndef SC_BASE_BYTES_H
+#define SC_BASE_BYTES_H
 
 #include <cstdint>
 #include <vector>

@@ -1,6 +1,6 @@
-#include "crypto/stream_cipher.h"
+#include "v1/stream_cipher.h"
 
-#include "crypto/hash64.h"
+#include "v1/hash64.h"
 
 namespace sc {
 

@@ -2,8 +2,8 @@
 // socket, a table of sessions, and the fingerprint index that finds the session
 // a reconnecting client names. Sans-IO: bytes in through receive(), bytes and
 // decrypted data out through poll().
-#ifndef SC_SERVER_H
-#define SC_SERVER_H
+#ifndef SC_POOL_SERVER_H
+#define SC_POOL_SERVER_H
 
 #include <cstddef>
 #include <cstdint>
@@ -11,11 +11,11 @@
 #include <unordered_map>
 #include <vector>
 
-#include "clock.h"
-#include "config.h"
-#include "events.h"
-#include "fingerprint_index.h"
-#include "message_queue.h"
+#include "base/clock.h"
+#include "base/config.h"
+#include "core/events.h"
+#include "v1/fingerprint_index.h"
+#include "core/message_queue.h"
 
 namespace sc {
 

@@ -1,7 +1,7 @@
 // hash64: the 64-bit keyed digest of protocol version 1 (the reference called
 // it "hmac"). One MD5 compression without the final feed-forward.
-#ifndef SC_CRYPTO_HASH64_H
-#define SC_CRYPTO_HASH64_H
+#ifndef SC_V1_HASH64_H
+#define SC_V1_HASH64_H
 
 #include <cstdint>
 

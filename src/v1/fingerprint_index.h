@@ -2,8 +2,8 @@
 // 256-byte boundary `pos`: the lookup behind every reuse request. An open
 // addressing hash table (linear probing, backward-shift deletion) that may
 // hold several sessions under one key; expected O(1) per operation.
-#ifndef SC_FINGERPRINT_INDEX_H
-#define SC_FINGERPRINT_INDEX_H
+#ifndef SC_V1_FINGERPRINT_INDEX_H
+#define SC_V1_FINGERPRINT_INDEX_H
 
 #include <cstddef>
 #include <cstdint>
