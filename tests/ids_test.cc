@@ -11,7 +11,7 @@
 namespace sc {
 
 struct ServerTestPeer {
-  static void set_next_id(Server &s, int id) { s.next_id_ = id; }
+  static void set_next_id(Server &s, int id) { s.sessions_.next_id_ = id; }
 };
 
 namespace {

@@ -2,76 +2,59 @@
 
 #include <algorithm>
 
-#include "base/bytes.h"
-#include "v1/dh64.h"
-#include "v1/hash64.h"
-#include "base/random.h"
-
 namespace sc {
 
 namespace {
 
-constexpr size_t kReplySize = 16;
 // connection_message.sz is an int: no message may be larger than this.
 constexpr size_t kMaxMessage = size_t{1} << 30;
 
 }  // namespace
 
-Client::Client(size_t window) : window_(window), resend_(window) { start_new_session(); }
+Client::Client(size_t window) : window_(window), out_(window), queue_(kMaxMessage) { start_new_session(); }
 
 bool Client::set_window(size_t bytes) {
-  if (resend_.end() > 0) return false;
+  if (out_.sent() > 0) return false;
   window_ = bytes;
-  resend_.reset(bytes);
+  out_.reset(bytes);
   return true;
 }
 
 void Client::emit(const ClientEvent &e) {
-  if (events_enabled_) in_.push_back(In{In::What::kEvent, {}, e});
+  if (events_enabled_) queue_.push_event(0, e);
 }
 
-std::vector<uint8_t> &Client::out_buffer() {
-  if (out_.empty() || out_.back().bytes.size() >= kMaxMessage) {
-    out_.push_back(Out{buffers_.take(), 0});  // handshake bytes alone carry no stream position
-  }
-  return out_.back().bytes;
-}
+std::vector<uint8_t> &Client::out_buffer() { return queue_.output_for(-1, nullptr); }
 
 void Client::mark_out_end() {
-  if (!out_.empty()) out_.back().stream_end = resend_.end();
+  if (queue_.has_output()) queue_.last_output().stream_end = out_.sent();
 }
 
 void Client::start_new_session() {
-  private_key_ = random_nonzero_u64(RandomSide::kClient);
+  const v1::NewRequest request = hs_.start_new();
   has_session_ = false;
   state_ = State::kOpening;
-  reply_have_ = 0;
-  std::vector<uint8_t> &out = out_buffer();
-  append_le64(out, 0);
-  append_le64(out, dh64::public_key(private_key_));
+  request.encode(out_buffer());
 }
 
 void Client::handshake() {
   if (state_ == State::kDead) return;
-  out_.clear();
+  queue_.drop_output();
   // A reuse request that says "received 0" would read as a new connection, so
-  // a client that has received nothing must start over (PROTOCOL.md 3.3).
+  // a client that has received nothing must start over (docs/PROTOCOL.md 6).
   if (!has_session_ || received_ == 0) {
     if (has_session_) {
       ++counters_.resets;
       ClientEvent e;
       e.type = ClientEventType::kSessionReset;
-      e.lost_bytes = resend_.end();
+      e.lost_bytes = out_.sent();
       emit(e);
     }
     start_new_session();
     return;
   }
   state_ = State::kResuming;
-  reply_have_ = 0;
-  std::vector<uint8_t> &out = out_buffer();
-  append_le64(out, received_);
-  append_le32(out, fp_boundary_);
+  hs_.start_reuse(received_, fp_boundary_).encode(out_buffer());
 }
 
 void Client::send(const uint8_t *data, size_t n) {
@@ -95,7 +78,7 @@ void Client::encrypt_and_queue(const uint8_t *data, size_t n) {
     const size_t at = out.size();
     out.resize(at + chunk);
     encoder_.apply(data, out.data() + at, chunk);
-    resend_.append(out.data() + at, chunk);
+    out_.resend().append(out.data() + at, chunk);
     mark_out_end();
     data += chunk;
     n -= chunk;
@@ -112,12 +95,7 @@ void Client::flush_pending() {
 void Client::receive(const uint8_t *data, size_t n) {
   if (state_ == State::kDead || n == 0 || !data) return;
   if (state_ != State::kEstablished) {
-    const size_t take = std::min(n, kReplySize - reply_have_);
-    std::copy(data, data + take, reply_ + reply_have_);
-    reply_have_ = static_cast<uint8_t>(reply_have_ + take);
-    data += take;
-    n -= take;
-    if (reply_have_ < kReplySize) return;
+    if (!hs_.feed(data, n)) return;
     if (state_ == State::kOpening)
       on_new_reply();
     else
@@ -128,18 +106,16 @@ void Client::receive(const uint8_t *data, size_t n) {
 }
 
 void Client::on_new_reply() {
-  const uint64_t server_public = load_le64(reply_);
-  const uint64_t challenge = load_le64(reply_ + 8);
-  secret_ = dh64::shared_secret(server_public, private_key_);
+  const v1::NewReply reply = hs_.new_reply();
+  secret_ = hs_.shared_secret(reply);
   encoder_ = StreamCipher(secret_);
   decoder_ = StreamCipher(secret_);
   fp_running_ = fp_boundary_ = decoder_.initial_fingerprint();
-  resend_.reset(window_);
-  handed_out_ = 0;
+  out_.reset(window_);
   received_ = 0;
   has_session_ = true;
   state_ = State::kEstablished;
-  append_le64(out_buffer(), hash64(challenge, secret_));
+  v1::ClientHandshake::write_auth(reply.challenge, secret_, out_buffer());
   ++counters_.sessions_opened;
   ClientEvent e;
   e.type = ClientEventType::kConnected;
@@ -148,18 +124,17 @@ void Client::on_new_reply() {
 }
 
 void Client::on_reuse_reply() {
-  const uint64_t server_received = load_le64(reply_);
-  const uint64_t challenge = load_le64(reply_ + 8);
+  const v1::ReuseReply reply = hs_.reuse_reply();
   // The server must be missing only bytes we still hold.
-  if (!resend_.holds_from(server_received)) {
+  if (!out_.can_resend_from(reply.received)) {
     die(Reason::kWindowExceeded);
     return;
   }
   state_ = State::kEstablished;
-  handed_out_ = server_received;
+  out_.restart_from(reply.received);
   std::vector<uint8_t> &out = out_buffer();
-  append_le64(out, hash64(challenge, secret_));
-  const ResendBuffer::Span missed = resend_.range_from(server_received);
+  v1::ClientHandshake::write_auth(reply.challenge, secret_, out);
+  const ResendBuffer::Span missed = out_.resend().range_from(reply.received);
   out.insert(out.end(), missed.first, missed.first + missed.first_size);
   out.insert(out.end(), missed.second, missed.second + missed.second_size);
   mark_out_end();
@@ -176,9 +151,7 @@ void Client::on_reuse_reply() {
 void Client::deliver(const uint8_t *data, size_t n) {
   counters_.bytes_in += n;
   while (n > 0) {
-    if (in_.empty() || in_.back().what != In::What::kData || in_.back().bytes.size() >= kMaxMessage)
-      in_.push_back(In{In::What::kData, buffers_.take(), {}});
-    std::vector<uint8_t> &dst = in_.back().bytes;
+    std::vector<uint8_t> &dst = queue_.input_for(0);
     const size_t take = std::min(n, kMaxMessage - dst.size());
     size_t at = dst.size();
     dst.resize(at + take);
@@ -210,9 +183,9 @@ void Client::die(Reason why) {
     emit(e);
   }
   state_ = State::kDead;
-  out_.clear();
+  queue_.drop_output();
   pending_.clear();
-  in_.push_back(In{In::What::kEnd, {}, {}});  // the empty IN message that reports the end
+  queue_.push_end();  // the empty IN message that reports the end
 }
 
 void Client::drop() {
@@ -221,39 +194,27 @@ void Client::drop() {
 }
 
 Client::Message Client::poll(bool with_events) {
+  const MessageQueue<ClientEvent>::Polled p = queue_.poll(with_events, [this](const OutMessage &o, bool handed_out) {
+    if (handed_out) out_.handed_out_to(o.stream_end);
+  });
   Message m;
-  buffers_.give(std::move(current_));
-  current_.clear();
-  // Skip a message a failed allocation left empty.
-  while (!out_.empty() && out_.front().bytes.empty()) out_.pop_front();
-  if (!out_.empty()) {
-    Out &o = out_.front();
-    current_ = std::move(o.bytes);
-    handed_out_ = std::max(handed_out_, o.stream_end);
-    out_.pop_front();
-    m.kind = Kind::kOut;
-    m.data = current_.empty() ? nullptr : current_.data();
-    m.size = current_.size();
-    return m;
-  }
-  while (!in_.empty()) {
-    In &i = in_.front();
-    if (i.what == In::What::kEvent) {
-      const ClientEvent e = i.event;
-      in_.pop_front();
-      if (!with_events) continue;
+  m.data = p.data;
+  m.size = p.size;
+  switch (p.kind) {
+    case MessageQueue<ClientEvent>::Polled::Kind::kEmpty:
+      m.kind = Kind::kEmpty;
+      break;
+    case MessageQueue<ClientEvent>::Polled::Kind::kOut:
+      m.kind = Kind::kOut;
+      break;
+    case MessageQueue<ClientEvent>::Polled::Kind::kIn:
+      m.kind = Kind::kIn;
+      break;
+    case MessageQueue<ClientEvent>::Polled::Kind::kEvent:
       m.kind = Kind::kEvent;
-      m.event = e;
-      return m;
-    }
-    current_ = std::move(i.bytes);
-    in_.pop_front();
-    m.kind = Kind::kIn;
-    m.data = current_.empty() ? nullptr : current_.data();
-    m.size = current_.size();
-    return m;
+      m.event = p.event;
+      break;
   }
-  current_.clear();
   return m;
 }
 

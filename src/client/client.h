@@ -1,6 +1,6 @@
 // The client side of a stable connection: opens a session, and after the
 // application connects a new socket, resumes it, resending what the server
-// missed. Sans-IO like the server.
+// missed. Sans-IO like the pool.
 #ifndef SC_CLIENT_CLIENT_H
 #define SC_CLIENT_CLIENT_H
 
@@ -9,10 +9,11 @@
 #include <vector>
 
 #include "base/config.h"
-#include "v1/stream_cipher.h"
 #include "core/events.h"
 #include "core/message_queue.h"
-#include "core/resend_buffer.h"
+#include "core/send_state.h"
+#include "v1/client_handshake.h"
+#include "v1/stream_cipher.h"
 
 namespace sc {
 
@@ -54,17 +55,16 @@ class Client {
   void enable_events(bool on) { events_enabled_ = on; }
 
   State state() const { return state_; }
-  uint64_t sent() const { return resend_.end(); }
+  uint64_t sent() const { return out_.sent(); }
   uint64_t received() const { return received_; }
-  size_t held() const { return resend_.held(); }
+  size_t held() const { return out_.held(); }
   // Application bytes not yet handed to a socket: still queued, or sent while
   // the handshake was in flight.
-  uint64_t backlog() const { return resend_.end() - handed_out_ + pending_.size(); }
+  uint64_t backlog() const { return out_.backlog(pending_.size()); }
   const ClientCounters &counters() const { return counters_; }
 
  private:
   void start_new_session();
-  void on_reply(const uint8_t *data, size_t n);
   void on_new_reply();
   void on_reuse_reply();
   void encrypt_and_queue(const uint8_t *data, size_t n);
@@ -73,43 +73,27 @@ class Client {
   void die(Reason why);
   void emit(const ClientEvent &e);
   std::vector<uint8_t> &out_buffer();
-  // Marks the end of the last OUT message as stream position `end`.
+  // Marks the end of the last OUT message as the current stream position.
   void mark_out_end();
-
-  struct Out {
-    std::vector<uint8_t> bytes;
-    uint64_t stream_end = 0;  // client->server position after these bytes
-  };
-  struct In {
-    enum class What : uint8_t { kData, kEnd, kEvent } what = What::kData;
-    std::vector<uint8_t> bytes;
-    ClientEvent event;
-  };
 
   State state_ = State::kOpening;
   FingerprintForm form_ = FingerprintForm::kCiphertext;
   size_t window_;
   bool has_session_ = false;
-  uint64_t private_key_ = 0;
-  uint64_t secret_ = 0;
-  StreamCipher encoder_;  // client->server
-  StreamCipher decoder_;  // server->client
-  ResendBuffer resend_;   // client->server ciphertext
+  v1::ClientHandshake hs_;
+  SendState out_;                 // client->server: ciphertext held for resending
   uint64_t received_ = 0;
+  std::vector<uint8_t> pending_;  // plaintext sent before the handshake completed
+  // Version 1 protection of the session's stream.
+  uint64_t secret_ = 0;
+  StreamCipher encoder_;      // client->server
+  StreamCipher decoder_;      // server->client
   uint32_t fp_running_ = 0;   // server->client fingerprint, current position
   uint32_t fp_boundary_ = 0;  // ... at the last 256-byte boundary <= received_
-  std::vector<uint8_t> pending_;  // plaintext sent before the handshake completed
-  uint8_t reply_[16];
-  uint8_t reply_have_ = 0;
 
-  uint64_t handed_out_ = 0;  // client->server bytes polled for a socket
   bool events_enabled_ = false;
   ClientCounters counters_;
-
-  RingQueue<Out> out_;
-  RingQueue<In> in_;
-  std::vector<uint8_t> current_;
-  BufferCache buffers_;
+  MessageQueue<ClientEvent> queue_;
 };
 
 }  // namespace sc

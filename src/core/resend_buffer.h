@@ -10,6 +10,11 @@
 
 namespace sc {
 
+// The one rule for what can be sent again: a position between the first byte
+// still held and the end of the stream. Lookups that read a copy of a
+// session's counters apply it to those.
+inline bool within_held(uint64_t pos, uint64_t end, uint64_t held) { return pos <= end && pos >= end - held; }
+
 class ResendBuffer {
  public:
   explicit ResendBuffer(size_t window) : window_(window) {}
@@ -24,7 +29,7 @@ class ResendBuffer {
   size_t capacity() const { return capacity_; }
 
   // True when position `from` can still be resent.
-  bool holds_from(uint64_t from) const { return from >= begin() && from <= end_; }
+  bool holds_from(uint64_t from) const { return within_held(from, end_, held()); }
 
   // Appends n bytes; returns where they were stored, which stays valid until
   // the next append (the bytes may be split across the end of the ring: `first`

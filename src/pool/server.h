@@ -1,25 +1,23 @@
-// The server side of a stable connection pool: one handshake state machine per
-// socket, a table of sessions, and the fingerprint index that finds the session
-// a reconnecting client names. Sans-IO: bytes in through receive(), bytes and
-// decrypted data out through poll().
+// The pool: the server side of stable connections. It routes each socket's
+// bytes to its handshake or its session, runs the sessions' data path, and
+// applies the timeouts; the session table, the socket table, the message
+// queue and each version's handshake own the rest. Sans-IO: bytes in through
+// receive(), bytes and decrypted data out through poll().
 #ifndef SC_POOL_SERVER_H
 #define SC_POOL_SERVER_H
 
 #include <cstddef>
 #include <cstdint>
-#include <memory>
-#include <unordered_map>
 #include <vector>
 
 #include "base/clock.h"
 #include "base/config.h"
 #include "core/events.h"
-#include "v1/fingerprint_index.h"
 #include "core/message_queue.h"
+#include "pool/session_table.h"
+#include "pool/socket_table.h"
 
 namespace sc {
-
-struct Session;
 
 class Server {
  public:
@@ -81,8 +79,8 @@ class Server {
 
   // Introspection, for tests and diagnostics.
   size_t session_count() const { return sessions_.size(); }
-  size_t handshake_count() const { return handshakes_; }
-  bool session_exists(int id) const { return sessions_.count(id) != 0; }
+  size_t handshake_count() const { return sockets_.handshakes(); }
+  bool session_exists(int id) const { return sessions_.contains(id); }
   // The fd session `id` is attached to, or -1 (detached or unknown).
   int session_fd(int id) const;
   // Bytes session `id` holds for resending (0 if unknown).
@@ -90,47 +88,15 @@ class Server {
 
  private:
   friend struct ServerTestPeer;  // tests reach the id counter through it
-  struct Handshake;
-  struct Socket;
-  struct Out {
-    int fd = -1;
-    bool close = false;
-    std::vector<uint8_t> bytes;
-    // The session whose stream these bytes carry, and its position after
-    // them: polling advances what the session has handed to its socket.
-    int session_id = 0;
-    uint64_t stream_end = 0;
-  };
-  struct In {
-    int id = 0;
-    bool is_event = false;
-    std::vector<uint8_t> bytes;
-    PoolEvent event;
-  };
+  class HandshakeHost;
 
-  Socket &new_socket(int fd);
-  enum class SocketKind : uint8_t { kHandshake, kAttached, kClosing };
-  void set_kind(Socket &sock, SocketKind kind);
   void feed_handshake(int fd, Socket &sock, const uint8_t *data, size_t n);
-  bool read_request(Socket &sock, const uint8_t *&data, size_t &n, int fd);
-  void answer_new(int fd, Socket &sock);
-  void answer_reuse(int fd, Socket &sock);
-  void finish_new(int fd, Socket &sock, const uint8_t *data, size_t n);
-  void finish_reuse(int fd, Socket &sock, const uint8_t *data, size_t n);
+  void open_session(int fd, Socket &sock, const uint8_t *data, size_t n);
+  void resume_session(int fd, Socket &sock, const uint8_t *data, size_t n);
   void feed_session(Session &s, const uint8_t *data, size_t n);
 
-  Session *find_session(int id);
-  // The slot of the session a reuse request names, or 0.
-  int find_reusable(uint64_t recv_count, uint32_t fp, Reason *why);
-  int take_slot(Session &s);
-  void release_slot(int slot);
-  void sync_hot(const Session &s);
-  int allocate_id();
   void attach(Session &s, int fd, Socket &sock);
   void detach(Session &s, int fd);
-  void record_boundary(Session &s);
-  void trim_boundaries(Session &s);
-  void unindex_boundary(Session &s, size_t k);  // the k-th recorded boundary
   void free_session(int id, Reason why);
   void check_backlog(Session &s);
 
@@ -141,35 +107,20 @@ class Server {
   void refuse(int fd, Reason why);
   void purge_output(int fd);
   std::vector<uint8_t> &out_buffer(int fd);
+  // The last message queued carries session `s`'s stream up to its end.
+  void mark_stream_end(const Session &s);
   void emit(const PoolEvent &e);
 
-  std::unordered_map<int, std::unique_ptr<Session>> sessions_;
-  std::unordered_map<int, Socket> sockets_;
-  FingerprintIndex index_;  // (boundary, fingerprint) -> slot in hot_
-  // What a reuse lookup reads, packed densely by slot, so that with 100k
-  // sessions a lookup reads a few megabytes (index and these records) rather
-  // than the sessions themselves. Slot 0 is unused.
-  struct HotRecord {
-    uint64_t received = 0;  // client->server bytes decrypted
-    uint64_t sent = 0;      // server->client stream position
-    uint32_t held = 0;      // bytes held for resending (window <= 1 GiB)
-    int32_t id = 0;
-  };
-  std::vector<HotRecord> hot_;
-  std::vector<int> free_slots_;
-  RingQueue<Out> out_;
-  RingQueue<In> in_;
-  std::vector<uint8_t> current_;  // the bytes the last poll() handed out
-  BufferCache buffers_;           // storage of handed-out messages, for the next ones
+  SessionTable sessions_;
+  SocketTable sockets_;
+  MessageQueue<PoolEvent> queue_;
   std::vector<uint8_t> scratch_;  // ciphertext of data sent while detached
 
-  int next_id_ = 1;
   uint64_t handshake_timeout_ms_ = kDefaultHandshakeTimeoutMs;
   uint64_t reuse_timeout_ms_ = kDefaultReuseTimeoutMs;
   size_t window_ = kDefaultWindow;
   size_t max_handshakes_ = 0;
-  size_t handshakes_ = 0;  // sockets in the handshake now
-  size_t detached_ = 0;    // sessions without a socket now
+  size_t detached_ = 0;  // sessions without a socket now
   Clock clock_;
   bool events_enabled_ = false;
   PoolCounters counters_;

@@ -1,0 +1,128 @@
+#include "pool/session_table.h"
+
+#include <climits>
+
+#include "base/config.h"
+#include "base/failure.h"
+#include "base/random.h"
+
+namespace sc {
+
+int SessionTable::allocate_id() {
+  if (sessions_.size() >= static_cast<size_t>(INT_MAX - 1)) resource_failure("no free session id");
+  for (;;) {
+    const int id = next_id_;
+    next_id_ = id >= INT_MAX - 1 ? 1 : id + 1;
+    if (!sessions_.count(id)) return id;
+  }
+}
+
+Session &SessionTable::add(int id, uint64_t secret, size_t window) {
+  auto session = std::make_unique<Session>(id, secret, window);
+  Session &s = *session;
+  s.boundaries.push_back(Boundary{s.fp_cipher, s.fp_plain});
+  const int slot = take_slot(s);
+  SC_TRY {
+    sessions_.emplace(id, std::move(session));
+  } SC_CATCH_ALL {
+    release_slot(slot);  // the session itself may be gone with the failed node
+    SC_RETHROW;
+  }
+  index_.insert(0, s.fp_cipher, s.slot);
+  return s;
+}
+
+void SessionTable::remove(int id) {
+  auto it = sessions_.find(id);
+  if (it == sessions_.end()) return;
+  Session &s = *it->second;
+  for (size_t k = 0; k < s.boundaries.size(); ++k) unindex_boundary(s, k);
+  release_slot(s.slot);
+  sessions_.erase(it);
+}
+
+int SessionTable::take_slot(Session &s) {
+  if (free_slots_.empty()) {
+    // Room for every slot on the free list first, so release_slot() never
+    // allocates; then the new record. Either may throw, changing nothing
+    // that matters.
+    free_slots_.reserve(hot_.size() + 2);
+    if (hot_.empty()) hot_.emplace_back();  // slot 0: "no entry" in the index
+    hot_.emplace_back();
+    s.slot = static_cast<int>(hot_.size() - 1);
+  } else {
+    s.slot = free_slots_.back();
+    free_slots_.pop_back();
+  }
+  HotRecord &h = hot_[static_cast<size_t>(s.slot)];
+  h = HotRecord{};
+  h.id = s.id;
+  sync(s);
+  return s.slot;
+}
+
+void SessionTable::release_slot(int slot) {
+  if (slot <= 0) return;
+  hot_[static_cast<size_t>(slot)] = HotRecord{};
+  free_slots_.push_back(slot);
+}
+
+void SessionTable::sync(const Session &s) {
+  if (s.slot == 0) return;
+  HotRecord &h = hot_[static_cast<size_t>(s.slot)];
+  h.received = s.received;
+  h.sent = s.sent();
+  h.held = static_cast<uint32_t>(s.out.held());
+}
+
+void SessionTable::record_boundary(Session &s) {
+  const uint64_t pos = s.first_boundary + s.boundaries.size() * kBoundary;
+  s.boundaries.push_back(Boundary{s.fp_cipher, s.fp_plain});
+  index_.insert(pos, s.fp_cipher, s.slot);
+  if (s.fp_plain != s.fp_cipher) index_.insert(pos, s.fp_plain, s.slot);
+}
+
+void SessionTable::unindex_boundary(Session &s, size_t k) {
+  const uint64_t pos = s.first_boundary + k * kBoundary;
+  const Boundary &b = s.boundaries[k];
+  index_.erase(pos, b.cipher, s.slot);
+  if (b.plain != b.cipher) index_.erase(pos, b.plain, s.slot);
+}
+
+void SessionTable::trim_boundaries(Session &s) {
+  // A reuse request names the boundary at or below its position, and only
+  // positions the stream still holds can be resumed.
+  const uint64_t begin = s.out.resend().begin();
+  const uint64_t lowest = begin - begin % kBoundary;
+  while (s.first_boundary < lowest && s.boundaries.size() > 0) {
+    unindex_boundary(s, 0);
+    s.boundaries.pop_front();
+    s.first_boundary += kBoundary;
+  }
+}
+
+SessionTable::Candidate SessionTable::find_reusable(uint64_t recv_count, uint32_t fp, Reason *why) {
+  // Entries leave the index when their boundary leaves the window, so a match
+  // names a session that recorded `fp` at `boundary`; it only remains to see
+  // whether it still holds what the client misses. Two sessions may share a
+  // 32-bit fingerprint at one position: one of them is picked at random, so a
+  // client turned away by a wrong pick succeeds on a later attempt.
+  const uint64_t boundary = recv_count - recv_count % kBoundary;
+  int candidates[8];
+  size_t count = 0;
+  index_.find(boundary, fp, [&](int slot) {
+    const HotRecord &h = hot_[static_cast<size_t>(slot)];
+    if (!within_held(recv_count, h.sent, h.held)) {
+      *why = Reason::kWindowExceeded;
+      return false;
+    }
+    candidates[count++] = slot;
+    return count == 8;
+  });
+  if (count == 0) return Candidate{};
+  const int slot = count == 1 ? candidates[0] : candidates[random_u64(RandomSide::kServer) % count];
+  const HotRecord &h = hot_[static_cast<size_t>(slot)];
+  return Candidate{h.id, h.received};
+}
+
+}  // namespace sc

@@ -1,0 +1,101 @@
+// The pool's sessions: the map from id to session, the dense hot records a
+// reuse lookup reads, and the version 1 fingerprint index, kept in step with
+// each other here and nowhere else. It also owns the one rule of whether a
+// session can still resume.
+#ifndef SC_POOL_SESSION_TABLE_H
+#define SC_POOL_SESSION_TABLE_H
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+#include "core/events.h"
+#include "pool/session.h"
+#include "v1/fingerprint_index.h"
+
+namespace sc {
+
+class SessionTable {
+ public:
+  // A session a reuse request may name, as its hot record shows it.
+  struct Candidate {
+    int id = 0;             // 0: none
+    uint64_t received = 0;  // client->server bytes the session has
+  };
+
+  size_t size() const { return sessions_.size(); }
+  bool contains(int id) const { return sessions_.count(id) != 0; }
+  Session *find(int id) {
+    auto it = sessions_.find(id);
+    return it == sessions_.end() ? nullptr : it->second.get();
+  }
+  const Session *find(int id) const {
+    auto it = sessions_.find(id);
+    return it == sessions_.end() ? nullptr : it->second.get();
+  }
+
+  // The next id not in use, counting up from 1 and wrapping before INT_MAX.
+  int allocate_id();
+  // A new session with its stream at position 0, findable by reuse requests.
+  Session &add(int id, uint64_t secret, size_t window);
+  // Forgets session `id` and everything that finds it.
+  void remove(int id);
+
+  // After a session's stream grew or was trimmed: its hot record follows.
+  void sync(const Session &s);
+  // After a session received data.
+  void note_received(const Session &s) {
+    if (s.slot) hot_[static_cast<size_t>(s.slot)].received = s.received;
+  }
+
+  // Version 1 fingerprints. The session's stream has just reached a 256-byte
+  // boundary: record both fingerprints there.
+  void record_boundary(Session &s);
+  // Forgets boundaries no reuse request can name any more.
+  void trim_boundaries(Session &s);
+
+  // ---- the resume rule: a session can resume from a position its stream
+  // still holds for resending.
+  // The session a version 1 reuse request names: one that recorded `fp` at
+  // the boundary at or below `recv_count` and still holds the stream from
+  // there. None: *why says whether a session matched but no longer holds it.
+  Candidate find_reusable(uint64_t recv_count, uint32_t fp, Reason *why);
+  static bool can_resume_from(const Session &s, uint64_t pos) { return s.out.can_resend_from(pos); }
+  // A detached session whose client will miss bytes it no longer holds can
+  // never resume.
+  static bool can_resume_later(const Session &s) { return s.out.backlog_resendable(); }
+
+  template <typename Visit>
+  void for_each(Visit &&visit) const {
+    for (const auto &kv : sessions_) visit(*kv.second);
+  }
+
+ private:
+  friend struct ServerTestPeer;  // tests reach the id counter through it
+
+  // What a reuse lookup reads, packed densely by slot, so that with 100k
+  // sessions a lookup reads a few megabytes (index and these records) rather
+  // than the sessions themselves. Slot 0 is unused.
+  struct HotRecord {
+    uint64_t received = 0;  // client->server bytes decrypted
+    uint64_t sent = 0;      // server->client stream position
+    uint32_t held = 0;      // bytes held for resending (window <= 1 GiB)
+    int32_t id = 0;
+  };
+
+  int take_slot(Session &s);
+  void release_slot(int slot);
+  void unindex_boundary(Session &s, size_t k);  // the k-th recorded boundary
+
+  std::unordered_map<int, std::unique_ptr<Session>> sessions_;
+  FingerprintIndex index_;  // (boundary, fingerprint) -> slot in hot_
+  std::vector<HotRecord> hot_;
+  std::vector<int> free_slots_;
+  int next_id_ = 1;
+};
+
+}  // namespace sc
+
+#endif
