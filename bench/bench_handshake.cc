@@ -110,7 +110,7 @@ ReuseWorld &world(int n) {
 // a large stride, so consecutive lookups land far apart in every table.
 //
 // A reuse request names a session only by a 32-bit fingerprint at a 256-byte
-// boundary (PROTOCOL.md 3.3). Among 100k sessions at the same position a few
+// boundary (docs/PROTOCOL.md section 4). Among 100k sessions at the same position a few
 // share a fingerprint with another one; the pool can then pick the wrong
 // session and the auth code does not verify. Such refusals are counted
 // ("refused" is the fraction of iterations), not treated as errors: the

@@ -56,6 +56,9 @@
 #include "stable_connection.h"
 #include "demo_stream.h"
 
+/* A break this early in a socket lands in the reuse handshake or the resends. */
+#define EARLY_BYTES 48
+
 static struct {
 	struct connection *c;
 	int fd;                /* -1 while disconnected */
@@ -165,14 +168,15 @@ static void connect_socket(void) {
 	}
 
 	/* Demo: when to break this socket. Mostly at a random moment; sometimes
-	 * within its first bytes: in the reuse handshake (12 + 16 + 8 bytes) or
-	 * while the two sides resend what the other missed. */
+	 * within its first EARLY_BYTES bytes, which cover the whole reuse
+	 * handshake (its messages are laid out in docs/PROTOCOL.md section 4),
+	 * or a little later, while the two sides resend what the other missed. */
 	C.kill_at = C.kill_after_bytes = UINT64_MAX;
 	if (C.kill_mean) {
 		uint64_t pick = demo_rand(&C.rng) % 8;
 		C.kill_at = demo_now_ms() + demo_between(&C.rng, 0, 2 * C.kill_mean);
-		if (C.connects > 1 && pick == 0) C.kill_after_bytes = demo_between(&C.rng, 0, 36);
-		if (C.connects > 1 && pick == 1) C.kill_after_bytes = demo_between(&C.rng, 37, 65536);
+		if (C.connects > 1 && pick == 0) C.kill_after_bytes = demo_between(&C.rng, 0, EARLY_BYTES);
+		if (C.connects > 1 && pick == 1) C.kill_after_bytes = demo_between(&C.rng, EARLY_BYTES + 1, 65536);
 	}
 	drain();
 }

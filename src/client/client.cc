@@ -194,28 +194,9 @@ void Client::drop() {
 }
 
 Client::Message Client::poll(bool with_events) {
-  const MessageQueue<ClientEvent>::Polled p = queue_.poll(with_events, [this](const OutMessage &o, bool handed_out) {
+  return queue_.poll(with_events, [this](const OutMessage &o, bool handed_out) {
     if (handed_out) out_.handed_out_to(o.stream_end);
   });
-  Message m;
-  m.data = p.data;
-  m.size = p.size;
-  switch (p.kind) {
-    case MessageQueue<ClientEvent>::Polled::Kind::kEmpty:
-      m.kind = Kind::kEmpty;
-      break;
-    case MessageQueue<ClientEvent>::Polled::Kind::kOut:
-      m.kind = Kind::kOut;
-      break;
-    case MessageQueue<ClientEvent>::Polled::Kind::kIn:
-      m.kind = Kind::kIn;
-      break;
-    case MessageQueue<ClientEvent>::Polled::Kind::kEvent:
-      m.kind = Kind::kEvent;
-      m.event = p.event;
-      break;
-  }
-  return m;
 }
 
 }  // namespace sc

@@ -19,13 +19,10 @@ namespace sc {
 
 class Client {
  public:
-  enum class Kind { kEmpty, kIn, kOut, kEvent };
-  struct Message {
-    Kind kind = Kind::kEmpty;
-    const uint8_t *data = nullptr;
-    size_t size = 0;  // kIn with size 0: the connection is dead
-    ClientEvent event;  // kEvent
-  };
+  // kOut: bytes for the socket; kIn: data, or with size 0 the end of the
+  // connection; kEvent: event.
+  using Message = MessageQueue<ClientEvent>::Polled;
+  using Kind = Message::Kind;
   enum class State { kOpening, kResuming, kEstablished, kDead };
   // Which stream a reuse request's fingerprint is computed over. This library
   // sends the ciphertext form, which every server accepts; the reference client

@@ -118,7 +118,7 @@ void Server::abandon_socket(int fd) {
 }
 
 Server::Message Server::poll(bool with_events) {
-  const MessageQueue<PoolEvent>::Polled p = queue_.poll(with_events, [this](const OutMessage &o, bool handed_out) {
+  return queue_.poll(with_events, [this](const OutMessage &o, bool handed_out) {
     Socket *sock = sockets_.find(o.fd);
     if (sock && sock->queued_out > 0) --sock->queued_out;
     if (!handed_out) return;
@@ -129,26 +129,6 @@ Server::Message Server::poll(bool with_events) {
       if (s && s->fd == o.fd) s->out.handed_out_to(o.stream_end);
     }
   });
-  Message m;
-  m.id = p.id;
-  m.data = p.data;
-  m.size = p.size;
-  switch (p.kind) {
-    case MessageQueue<PoolEvent>::Polled::Kind::kEmpty:
-      m.kind = Kind::kEmpty;
-      break;
-    case MessageQueue<PoolEvent>::Polled::Kind::kOut:
-      m.kind = Kind::kOut;
-      break;
-    case MessageQueue<PoolEvent>::Polled::Kind::kIn:
-      m.kind = Kind::kIn;
-      break;
-    case MessageQueue<PoolEvent>::Polled::Kind::kEvent:
-      m.kind = Kind::kEvent;
-      m.event = p.event;
-      break;
-  }
-  return m;
 }
 
 // ---------------------------------------------------------------- input

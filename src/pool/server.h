@@ -21,14 +21,10 @@ namespace sc {
 
 class Server {
  public:
-  enum class Kind { kEmpty, kIn, kOut, kEvent };
-  struct Message {
-    Kind kind = Kind::kEmpty;
-    int id = 0;  // session id for kIn, socket fd for kOut
-    const uint8_t *data = nullptr;
-    size_t size = 0;  // kOut with size 0: close the fd
-    PoolEvent event;  // kEvent
-  };
+  // kOut: id is the socket fd, size 0 asks for it to be closed; kIn: id is
+  // the session id; kEvent: event.
+  using Message = MessageQueue<PoolEvent>::Polled;
+  using Kind = Message::Kind;
   struct SessionInfo {
     int fd = -1;
     uint64_t held = 0;

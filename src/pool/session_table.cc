@@ -108,7 +108,8 @@ SessionTable::Candidate SessionTable::find_reusable(uint64_t recv_count, uint32_
   // 32-bit fingerprint at one position: one of them is picked at random, so a
   // client turned away by a wrong pick succeeds on a later attempt.
   const uint64_t boundary = recv_count - recv_count % kBoundary;
-  int candidates[8];
+  constexpr size_t kMaxCandidates = 8;
+  int candidates[kMaxCandidates];
   size_t count = 0;
   index_.find(boundary, fp, [&](int slot) {
     const HotRecord &h = hot_[static_cast<size_t>(slot)];
@@ -117,7 +118,7 @@ SessionTable::Candidate SessionTable::find_reusable(uint64_t recv_count, uint32_
       return false;
     }
     candidates[count++] = slot;
-    return count == 8;
+    return count == kMaxCandidates;
   });
   if (count == 0) return Candidate{};
   const int slot = count == 1 ? candidates[0] : candidates[random_u64(RandomSide::kServer) % count];
