@@ -21,7 +21,8 @@ class Client {
  public:
   // kOut: bytes for the socket; kIn: data, or with size 0 the end of the
   // connection; kEvent: event.
-  using Message = MessageQueue<ClientEvent>::Polled;
+  using Queue = MessageQueue<ClientEvent, 4>;
+  using Message = Queue::Polled;
   using Kind = Message::Kind;
   enum class State { kOpening, kResuming, kEstablished, kDead };
   // Which stream a reuse request's fingerprint is computed over. This library
@@ -90,7 +91,7 @@ class Client {
 
   bool events_enabled_ = false;
   ClientCounters counters_;
-  MessageQueue<ClientEvent> queue_;
+  Queue queue_;
 };
 
 }  // namespace sc

@@ -115,8 +115,9 @@ struct InMessage {
 
 // Everything a side has to hand out, in the order poll() returns it: all
 // outgoing messages before any incoming one, each kind in order. What poll()
-// returns stays valid until the next poll().
-template <typename Event>
+// returns stays valid until the next poll(). The rings start with kRing
+// slots: a client, with one socket, needs fewer than a pool.
+template <typename Event, size_t kRing = 8>
 class MessageQueue {
  public:
   struct Polled {
@@ -241,8 +242,8 @@ class MessageQueue {
   }
 
  private:
-  RingQueue<OutMessage> out_;
-  RingQueue<InMessage<Event>> in_;
+  RingQueue<OutMessage, kRing> out_;
+  RingQueue<InMessage<Event>, kRing> in_;
   std::vector<uint8_t> current_;  // the bytes the last poll() handed out
   BufferCache buffers_;           // storage of handed-out messages, for the next ones
   size_t max_message_;
