@@ -100,7 +100,7 @@ TEST(MessageQueue, DequeuedSeesEveryOutgoingMessageAndSkipsEmptyOnes) {
 }
 
 TEST(MessageQueue, DropOutputAndTheEnd) {
-  MessageQueue<ClientEvent> q(4);
+  MessageQueue<ClientEvent, 4> q;
   put(q.output_for(-1, nullptr), "abcdef");
   bool created = false;
   put(q.output_for(-1, &created), "g");
@@ -110,11 +110,11 @@ TEST(MessageQueue, DropOutputAndTheEnd) {
   EXPECT_EQ(1u, q.poll(false, none).size);
   q.push_end();
   const auto end = q.poll(false, none);
-  EXPECT_EQ(MessageQueue<ClientEvent>::Polled::Kind::kIn, end.kind);
+  EXPECT_EQ(decltype(q)::Polled::Kind::kIn, end.kind);
   EXPECT_EQ(0u, end.size);
   put(q.output_for(-1, nullptr), "x");
   q.drop_output();
-  EXPECT_EQ(MessageQueue<ClientEvent>::Polled::Kind::kEmpty, q.poll(false, none).kind);
+  EXPECT_EQ(decltype(q)::Polled::Kind::kEmpty, q.poll(false, none).kind);
 }
 
 TEST(MessageQueue, DataStaysValidUntilTheNextPoll) {

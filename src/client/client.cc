@@ -4,14 +4,7 @@
 
 namespace sc {
 
-namespace {
-
-// connection_message.sz is an int: no message may be larger than this.
-constexpr size_t kMaxMessage = size_t{1} << 30;
-
-}  // namespace
-
-Client::Client(size_t window) : window_(window), out_(window), queue_(kMaxMessage) { start_new_session(); }
+Client::Client(size_t window) : window_(window), out_(window) { start_new_session(); }
 
 bool Client::set_window(size_t bytes) {
   if (out_.sent() > 0) return false;

@@ -21,7 +21,9 @@ class Client {
  public:
   // kOut: bytes for the socket; kIn: data, or with size 0 the end of the
   // connection; kEvent: event.
-  using Queue = MessageQueue<ClientEvent, 4>;
+  // connection_message.sz is an int: no message may be larger than 1 GiB.
+  static constexpr size_t kMaxMessage = size_t{1} << 30;
+  using Queue = MessageQueue<ClientEvent, kMaxMessage, 4>;
   using Message = Queue::Polled;
   using Kind = Message::Kind;
   enum class State { kOpening, kResuming, kEstablished, kDead };

@@ -115,9 +115,11 @@ struct InMessage {
 
 // Everything a side has to hand out, in the order poll() returns it: all
 // outgoing messages before any incoming one, each kind in order. What poll()
-// returns stays valid until the next poll(). The rings start with kRing
-// slots: a client, with one socket, needs fewer than a pool.
-template <typename Event, size_t kRing = 8>
+// returns stays valid until the next poll(). No message grows beyond
+// kMaxMessage bytes: larger output or input is cut into several messages.
+// The rings start with kRing slots: a client, with one socket, needs fewer
+// than a pool.
+template <typename Event, size_t kMaxMessage = std::numeric_limits<size_t>::max(), size_t kRing = 8>
 class MessageQueue {
  public:
   struct Polled {
@@ -130,10 +132,6 @@ class MessageQueue {
     Event event;
   };
 
-  // No message grows beyond `max_message` bytes: larger output or input is
-  // cut into several messages.
-  explicit MessageQueue(size_t max_message = std::numeric_limits<size_t>::max()) : max_message_(max_message) {}
-
   // ---- output
   bool has_output() const { return !out_.empty(); }
   OutMessage &last_output() { return out_.back(); }
@@ -142,7 +140,7 @@ class MessageQueue {
   std::vector<uint8_t> &output_for(int fd, bool *created) {
     if (!out_.empty()) {
       OutMessage &last = out_.back();
-      if (last.fd == fd && !last.close && last.bytes.size() < max_message_) return last.bytes;
+      if (last.fd == fd && !last.close && last.bytes.size() < kMaxMessage) return last.bytes;
     }
     OutMessage m;
     m.fd = fd;
@@ -169,7 +167,7 @@ class MessageQueue {
   std::vector<uint8_t> &input_for(int id) {
     if (!in_.empty()) {
       InMessage<Event> &last = in_.back();
-      if (last.what == InMessage<Event>::What::kData && last.id == id && last.bytes.size() < max_message_)
+      if (last.what == InMessage<Event>::What::kData && last.id == id && last.bytes.size() < kMaxMessage)
         return last.bytes;
     }
     InMessage<Event> m;
@@ -190,7 +188,7 @@ class MessageQueue {
     m.what = InMessage<Event>::What::kEnd;
     in_.push_back(std::move(m));
   }
-  size_t max_message() const { return max_message_; }
+  static constexpr size_t max_message() { return kMaxMessage; }
 
   // One message per call. Queued events are returned only when
   // `with_events`, and skipped otherwise. Each outgoing message that leaves
@@ -246,7 +244,6 @@ class MessageQueue {
   RingQueue<InMessage<Event>, kRing> in_;
   std::vector<uint8_t> current_;  // the bytes the last poll() handed out
   BufferCache buffers_;           // storage of handed-out messages, for the next ones
-  size_t max_message_;
 };
 
 }  // namespace sc
