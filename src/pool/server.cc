@@ -263,7 +263,7 @@ void Server::feed_session(Session &s, const uint8_t *data, size_t n) {
 // ---------------------------------------------------------------- sessions
 
 void Server::attach(Session &s, int fd, Socket &sock) {
-  if (!s.attached() && s.detached_at_ms != kNeverDetached) --detached_;
+  sessions_.on_attached(s);
   s.fd = fd;
   sockets_.set_kind(sock, SocketKind::kAttached);
   sock.session_id = s.id;
@@ -271,7 +271,7 @@ void Server::attach(Session &s, int fd, Socket &sock) {
 
 void Server::detach(Session &s, int fd) {
   s.fd = -1;
-  ++detached_;
+  sessions_.on_detached(s);
   s.detached_at_ms = clock_.now();
   s.skip = 0;
   ++counters_.detaches;
@@ -292,10 +292,7 @@ void Server::check_backlog(Session &s) {
 void Server::free_session(int id, Reason why) {
   Session *s = sessions_.find(id);
   if (!s) return;
-  if (s->attached())
-    close_socket(s->fd);
-  else if (s->detached_at_ms != kNeverDetached)
-    --detached_;
+  if (s->attached()) close_socket(s->fd);
   counters_.bytes_held -= s->out.held();
   sessions_.remove(id);
   ++counters_.closed[static_cast<int>(why)];

@@ -69,7 +69,7 @@ class Server {
   void enable_events(bool on) { events_enabled_ = on; }
 
   const PoolCounters &counters() const { return counters_; }
-  size_t detached_count() const { return detached_; }
+  size_t detached_count() const { return sessions_.detached_count(); }
   // False if `id` is not a session.
   bool session_info(int id, SessionInfo *info) const;
 
@@ -116,7 +116,6 @@ class Server {
   uint64_t reuse_timeout_ms_ = kDefaultReuseTimeoutMs;
   size_t window_ = kDefaultWindow;
   size_t max_handshakes_ = 0;
-  size_t detached_ = 0;  // sessions without a socket now
   Clock clock_;
   bool events_enabled_ = false;
   PoolCounters counters_;

@@ -36,9 +36,40 @@ void SessionTable::remove(int id) {
   auto it = sessions_.find(id);
   if (it == sessions_.end()) return;
   Session &s = *it->second;
+  unlink(s);
   for (size_t k = 0; k < s.boundaries.size(); ++k) unindex_boundary(s, k);
   release_slot(s.slot);
   sessions_.erase(it);
+}
+
+void SessionTable::on_detached(Session &s) {
+  unlink(s);
+  s.older = newest_;
+  s.newer = nullptr;
+  if (newest_)
+    newest_->newer = &s;
+  else
+    oldest_ = &s;
+  newest_ = &s;
+  s.listed = true;
+  ++detached_;
+}
+
+void SessionTable::on_attached(Session &s) { unlink(s); }
+
+void SessionTable::unlink(Session &s) {
+  if (!s.listed) return;
+  if (s.older)
+    s.older->newer = s.newer;
+  else
+    oldest_ = s.newer;
+  if (s.newer)
+    s.newer->older = s.older;
+  else
+    newest_ = s.older;
+  s.older = s.newer = nullptr;
+  s.listed = false;
+  --detached_;
 }
 
 int SessionTable::take_slot(Session &s) {

@@ -67,6 +67,13 @@ class SessionTable {
   // never resume.
   static bool can_resume_later(const Session &s) { return s.out.backlog_resendable(); }
 
+  // ---- detached sessions, the longest detached first
+  void on_detached(Session &s);  // s has just lost its socket
+  void on_attached(Session &s);  // s has a socket again
+  size_t detached_count() const { return detached_; }
+  Session *longest_detached() const { return oldest_; }
+  static Session *next_detached(const Session &s) { return s.newer; }
+
   template <typename Visit>
   void for_each(Visit &&visit) const {
     for (const auto &kv : sessions_) visit(*kv.second);
@@ -88,11 +95,15 @@ class SessionTable {
   int take_slot(Session &s);
   void release_slot(int slot);
   void unindex_boundary(Session &s, size_t k);  // the k-th recorded boundary
+  void unlink(Session &s);
 
   std::unordered_map<int, std::unique_ptr<Session>> sessions_;
   FingerprintIndex index_;  // (boundary, fingerprint) -> slot in hot_
   std::vector<HotRecord> hot_;
   std::vector<int> free_slots_;
+  Session *oldest_ = nullptr;  // detached sessions, linked through older/newer
+  Session *newest_ = nullptr;
+  size_t detached_ = 0;
   int next_id_ = 1;
 };
 
