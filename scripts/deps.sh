@@ -9,6 +9,7 @@
 #   need_test_tools                   # what the packaging tests use
 #   need_i386                         # 32-bit compilers and i386 libraries
 #   need_armhf                        # ARM cross compilers, qemu-user, armhf libraries
+#   need_libcxx                       # clang with LLVM's libc++ and libc++abi
 #   install_missing
 
 sc_missing=()
@@ -65,6 +66,15 @@ need_armhf() {
   need_file /usr/lib/arm-linux-gnueabihf/libmd.so libmd-dev:armhf
   need_file /usr/lib/arm-linux-gnueabihf/cmake/GTest/GTestConfig.cmake libgtest-dev:armhf
   need_foreign_arch armhf
+}
+
+# clang building against libc++ (-stdlib=libc++) instead of libstdc++, with the
+# static archives a statically linked C program takes.
+need_libcxx() {
+  need_command clang++ clang
+  need_file "/usr/lib/llvm-*/include/c++/v1/vector" libc++-dev
+  need_file "/usr/lib/llvm-*/lib/libc++.a" libc++-dev
+  need_file "/usr/lib/llvm-*/lib/libc++abi.a" libc++abi-dev
 }
 
 install_missing() {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds and tests the library the ways mobile and game clients build it:
 #
-#   bash scripts/variants.sh                 # m32, no-exceptions and clang, in turn
+#   bash scripts/variants.sh                 # m32, no-exceptions, clang and libcxx, in turn
 #   bash scripts/variants.sh m32             # 32-bit x86 (size_t is 4 bytes), build-m32/
 #   bash scripts/variants.sh armhf           # 32-bit ARM, run under qemu-user, build-armhf/
 #                                            # (on demand: Debian's ARM cross compiler
@@ -9,8 +9,14 @@
 #                                            # together, so installing one removes the other)
 #   bash scripts/variants.sh no-exceptions   # -fno-exceptions -fno-rtti, build-noexcept/
 #   bash scripts/variants.sh clang           # clang and clang++, build-clang/
+#   bash scripts/variants.sh libcxx          # clang++ with -stdlib=libc++, build-libcxx/
 #
 # Each builds everything (library, examples, tests) and runs the whole suite.
+# The libcxx build leaves out the GoogleTest suites (Debian's GoogleTest is
+# built for libstdc++) and runs the rest: the C programs, the exports, ABI and
+# visibility checks, the TCP demo, and the installed copy used through
+# find_package and pkg-config (--static), whose programs must end up with
+# libc++ and not libstdc++.
 # Missing packages are installed with apt-get when run as root (the 32-bit
 # builds add Debian's i386 or armhf architecture for libmd and GoogleTest).
 set -euo pipefail
@@ -18,7 +24,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 variants=("$@")
-[ "${#variants[@]}" -gt 0 ] || variants=(m32 no-exceptions clang)
+[ "${#variants[@]}" -gt 0 ] || variants=(m32 no-exceptions clang libcxx)
 
 source scripts/deps.sh
 need_build_tools
@@ -34,9 +40,10 @@ for v in "${variants[@]}"; do
       fi
       ;;
     clang) need_command clang++ clang ;;
+    libcxx) need_libcxx ;;
     no-exceptions) ;;
     *)
-      echo "unknown variant '$v' (m32, armhf, no-exceptions, clang)" >&2
+      echo "unknown variant '$v' (m32, armhf, no-exceptions, clang, libcxx)" >&2
       exit 2
       ;;
   esac
@@ -60,5 +67,6 @@ for v in "${variants[@]}"; do
     armhf) run_variant build-armhf -DCMAKE_TOOLCHAIN_FILE=cmake/toolchains/linux-armhf.cmake -DSC_BUILD_FUZZERS=ON ;;
     no-exceptions) run_variant build-noexcept -DSC_NO_EXCEPTIONS=ON -DSC_BUILD_FUZZERS=ON ;;
     clang) CC=clang CXX=clang++ run_variant build-clang ;;
+    libcxx) CC=clang CXX=clang++ run_variant build-libcxx -DCMAKE_CXX_FLAGS=-stdlib=libc++ ;;
   esac
 done

@@ -56,6 +56,7 @@ int main(void) {
 		fprintf(stderr, "dladdr failed\n");
 		return 1;
 	}
+	printf("header version %s\n", SC_VERSION_STRING);
 	printf("library version %s\n", sc_version());
 	printf("cp_new from: %s\n", info.dli_fname);
 

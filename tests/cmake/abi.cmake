@@ -10,6 +10,9 @@
 # struct connection_message) may not change at all, not even harmlessly; the
 # sc_* part may grow but nothing in it may be removed or changed.
 
+# tests/abi/: the suppressions and the probe libraries' sources.
+get_filename_component(_sc_abi_dir "${CMAKE_CURRENT_LIST_DIR}/../abi" ABSOLUTE)
+
 if(CMAKE_SCRIPT_MODE_FILE)
   # ---------------------------------------------------------------- script mode
   cmake_minimum_required(VERSION 3.16)
@@ -119,7 +122,7 @@ if(CMAKE_SCRIPT_MODE_FILE)
   if(DEFINED EXPECT AND NOT EXPECT MATCHES "^(pass|fail)$")
     message(FATAL_ERROR "EXPECT must be pass or fail, not '${EXPECT}'")
   endif()
-  set(suppr_dir "${CMAKE_CURRENT_LIST_DIR}/abi")
+  set(suppr_dir "${_sc_abi_dir}")
 
   # --harmless: abidiff hides changes it deems harmless by default, such as
   # a renamed struct field, which still breaks every legacy program's source.
@@ -309,12 +312,16 @@ endif()
 
 # Regenerates abi/stableconn-<arch>.abi from this build; run by
 # scripts/abi_update.sh, never by a plain build. abidw only needs the public
-# headers' file names, so they are copied where no other header is.
+# headers' file names, so they are copied where no other header is (the
+# generated ones are named by their absolute paths in the build tree).
 set(_sc_abi_headers_dir "${CMAKE_CURRENT_BINARY_DIR}/abi_public_headers")
 file(REMOVE_RECURSE "${_sc_abi_headers_dir}")
 if(SC_PUBLIC_HEADERS)
   foreach(h IN LISTS SC_PUBLIC_HEADERS)
-    file(COPY "${PROJECT_SOURCE_DIR}/${h}" DESTINATION "${_sc_abi_headers_dir}")
+    if(NOT IS_ABSOLUTE "${h}")
+      set(h "${PROJECT_SOURCE_DIR}/${h}")
+    endif()
+    file(COPY "${h}" DESTINATION "${_sc_abi_headers_dir}")
   endforeach()
   add_custom_target(abi_update
     COMMAND ${CMAKE_COMMAND} -DSC_ABI_MODE=dump -DABIDW=${SC_ABIDW}
@@ -365,23 +372,23 @@ foreach(probe intact:0 struct_changed:1 signature_changed:2 function_removed:3 s
   string(REPLACE ":" ";" probe "${probe}")
   list(GET probe 0 name)
   list(GET probe 1 variant)
-  add_library(sc_abi_probe_${name} SHARED abi/legacy_probe.c)
+  add_library(sc_abi_probe_${name} SHARED ${_sc_abi_dir}/legacy_probe.c)
   target_compile_definitions(sc_abi_probe_${name} PRIVATE SC_ABI_PROBE=${variant})
   _sc_abi_probe_library(sc_abi_probe_${name})
 endforeach()
 
 # The real objects, with one sc_* function more or one less.
-add_library(sc_abi_probe_sc_added SHARED $<TARGET_OBJECTS:stableconn_objects> abi/sc_added.c)
+add_library(sc_abi_probe_sc_added SHARED $<TARGET_OBJECTS:stableconn_objects> ${_sc_abi_dir}/sc_added.c)
 add_library(sc_abi_probe_sc_removed SHARED $<TARGET_OBJECTS:stableconn_objects>)
 foreach(target sc_abi_probe_sc_added sc_abi_probe_sc_removed)
   set_target_properties(${target} PROPERTIES LINKER_LANGUAGE CXX)
-  target_link_libraries(${target} PRIVATE ${MD_LIBRARY})
+  target_link_libraries(${target} PRIVATE md::md)
   _sc_abi_probe_library(${target})
 endforeach()
 target_link_options(sc_abi_probe_sc_added PRIVATE
   "LINKER:--version-script=${PROJECT_SOURCE_DIR}/cmake/stableconn.map")
 target_link_options(sc_abi_probe_sc_removed PRIVATE
-  "LINKER:--version-script=${CMAKE_CURRENT_SOURCE_DIR}/abi/sc_removed.map")
+  "LINKER:--version-script=${_sc_abi_dir}/sc_removed.map")
 
 # The stand-in matches the legacy part exactly, so that the failures below
 # come from the one difference each probe has. sc_* functions are all missing

@@ -4,17 +4,52 @@
 # this file as a `cmake -P` script:
 #   cmake -DMODE=<find_package|pkgconfig> -DLINK=<shared|static> -DPREFIX=<p>
 #         -DLIBDIR=<p>/lib -DWORK=<dir> -DCC=<c compiler> [-DFLAGS=..]
-#         [-DGENERATOR=..] [-DTOOLCHAIN=..] [-DEMULATOR=..] -P consumer.cmake
+#         [-DGENERATOR=..] [-DTOOLCHAIN=..] [-DEMULATOR=..]
+#         [-DCXX_RUNTIME=libstdc++|libc++ -DREADELF=.. -DNM=..] -P consumer.cmake
+# With CXX_RUNTIME, the program (linked statically) or the library it loads
+# must use that C++ runtime and not the other one.
+#   cmake -DMODE=package -DLIBDIR=<p>/lib -DCXX_RUNTIME_LIBS=<names>
+#         -DCXX_RUNTIME_LDFLAGS=<-l options> -P consumer.cmake
+# checks what the installed package says the static library links with.
 
 if(CMAKE_SCRIPT_MODE_FILE)
   cmake_minimum_required(VERSION 3.16)
-  set(source_dir "${CMAKE_CURRENT_LIST_DIR}/consumer")
+  get_filename_component(source_dir "${CMAKE_CURRENT_LIST_DIR}/../consumer" ABSOLUTE)
 
   include(${CMAKE_CURRENT_LIST_DIR}/script_run.cmake)
 
   separate_arguments(flags UNIX_COMMAND "${FLAGS}")
   file(REMOVE_RECURSE "${WORK}")
   file(MAKE_DIRECTORY "${WORK}")
+
+  if(MODE STREQUAL "package")
+    # The static library's link interface, as the CMake package and the
+    # pkg-config file give it: libmd and the C++ runtime, named (-l) rather
+    # than located, so that the user's linker finds them.
+    set(targets_file "${LIBDIR}/cmake/stableconn/stableconnTargets.cmake")
+    file(READ "${targets_file}" targets)
+    if(NOT targets MATCHES "set_target_properties\\(stableconn::stableconn_static PROPERTIES[^)]*INTERFACE_LINK_LIBRARIES \"([^\"]*)\"")
+      message(FATAL_ERROR "${targets_file} gives stableconn::stableconn_static no INTERFACE_LINK_LIBRARIES")
+    endif()
+    set(link_interface "${CMAKE_MATCH_1}")
+    set(expected md ${CXX_RUNTIME_LIBS})
+    if(NOT link_interface STREQUAL "${expected}")
+      message(FATAL_ERROR "the installed stableconn::stableconn_static links '${link_interface}', "
+        "not '${expected}' (libmd and the C++ runtime by name)")
+    endif()
+    set(pc_file "${LIBDIR}/pkgconfig/stableconn.pc")
+    file(STRINGS "${pc_file}" libs_private REGEX "^Libs\\.private:")
+    set(expected_pc "-lmd ${CXX_RUNTIME_LDFLAGS}")
+    if(NOT "m" IN_LIST CXX_RUNTIME_LIBS)
+      string(APPEND expected_pc " -lm")
+    endif()
+    string(REGEX REPLACE " +" " " expected_pc "${expected_pc}")
+    if(NOT libs_private STREQUAL "Libs.private: ${expected_pc}")
+      message(FATAL_ERROR "${pc_file} says '${libs_private}', not 'Libs.private: ${expected_pc}'")
+    endif()
+    message(STATUS "the installed package links the static library with: ${link_interface} (pkg-config: ${expected_pc})")
+    return()
+  endif()
 
   if(MODE STREQUAL "other_major")
     # The package promises compatibility within its major version only.
@@ -65,11 +100,23 @@ if(CMAKE_SCRIPT_MODE_FILE)
     separate_arguments(cflags UNIX_COMMAND "${sc_run_output}")
     set(program "${WORK}/consumer")
     if(LINK STREQUAL "static")
-      # The usual way to take the archive while libc stays shared.
+      # The usual way to take the archive while the C library stays shared:
+      # glibc's own libraries (libm, which code built against libc++ calls)
+      # go after -Bdynamic, since glibc's static archives do not go into a
+      # dynamically linked program.
       sc_run("pkg-config --static --libs" "${PKG_CONFIG}" --static --libs stableconn)
-      separate_arguments(libs UNIX_COMMAND "${sc_run_output}")
+      separate_arguments(pc_libs UNIX_COMMAND "${sc_run_output}")
+      set(libs "")
+      set(libc_libs "")
+      foreach(item IN LISTS pc_libs)
+        if(item MATCHES "^-l(m|dl|pthread|rt)$")
+          list(APPEND libc_libs "${item}")
+        else()
+          list(APPEND libs "${item}")
+        endif()
+      endforeach()
       sc_run("cc with pkg-config --static"
-        "${CC}" ${flags} "${source_dir}/consumer.c" ${cflags} -Wl,-Bstatic ${libs} -Wl,-Bdynamic -ldl
+        "${CC}" ${flags} "${source_dir}/consumer.c" ${cflags} -Wl,-Bstatic ${libs} -Wl,-Bdynamic ${libc_libs} -ldl
         -o "${program}")
     else()
       sc_run("pkg-config --libs" "${PKG_CONFIG}" --libs stableconn)
@@ -87,6 +134,15 @@ if(CMAKE_SCRIPT_MODE_FILE)
 
   separate_arguments(emulator UNIX_COMMAND "${EMULATOR}")
   sc_run("run the consumer" ${emulator} "${program}")
+  # The version, written once in the project() call, reaches both the
+  # installed header and the library.
+  foreach(what header library)
+    if(NOT sc_run_output MATCHES "${what} version ([^\n]*)")
+      message(FATAL_ERROR "the consumer did not print its ${what} version")
+    elseif(NOT CMAKE_MATCH_1 STREQUAL VERSION)
+      message(FATAL_ERROR "the consumer's ${what} version is '${CMAKE_MATCH_1}', the build is ${VERSION}")
+    endif()
+  endforeach()
   if(NOT sc_run_output MATCHES "cp_new from: ([^\n]*)")
     message(FATAL_ERROR "the consumer did not say where cp_new came from")
   endif()
@@ -114,6 +170,42 @@ if(CMAKE_SCRIPT_MODE_FILE)
       message(FATAL_ERROR "the program does not need libstableconn.so.${SOVERSION}:\n${sc_run_output}")
     endif()
   endif()
+
+  if(CXX_RUNTIME)
+    # Which C++ runtime the code of the library runs with: the one linked into
+    # the program (static) or the one the shared library needs. libstdc++ is
+    # named libstdc++.so, asks for GLIBCXX_ symbol versions, or (linked in)
+    # leaves its std::__throw_length_error helpers (libc++ has its own in
+    # std::__1); libc++ is named libc++.so or leaves symbols of its std::__1
+    # namespace.
+    if(NOT READELF OR NOT NM)
+      message(FATAL_ERROR "CXX_RUNTIME is set: readelf and nm are needed (READELF, NM)")
+    endif()
+    if(LINK STREQUAL "static")
+      set(binary "${program}")
+    else()
+      set(binary "${origin}")
+    endif()
+    sc_run("readelf -dV" "${READELF}" -dVW "${binary}")
+    set(elf "${sc_run_output}")
+    execute_process(COMMAND "${NM}" "${binary}" RESULT_VARIABLE rc OUTPUT_VARIABLE symbols ERROR_QUIET)
+    if(NOT rc EQUAL 0)
+      set(symbols "")
+    endif()
+    set(uses "")
+    if(elf MATCHES "NEEDED[^\n]*\\[libstdc\\+\\+\\.so" OR elf MATCHES "GLIBCXX_[0-9]"
+        OR symbols MATCHES "[ \n]_ZSt(20__throw_length_error|19__throw_logic_error|20__throw_out_of_range)PKc")
+      list(APPEND uses libstdc++)
+    endif()
+    if(elf MATCHES "NEEDED[^\n]*\\[libc\\+\\+(_shared)?\\.so" OR symbols MATCHES "[ \n]_ZN[KS]*t3__1")
+      list(APPEND uses libc++)
+    endif()
+    if(NOT uses STREQUAL CXX_RUNTIME)
+      message(FATAL_ERROR "${binary} should use ${CXX_RUNTIME} alone, but the C++ runtimes found "
+        "in it are: '${uses}'\n${elf}")
+    endif()
+    message(STATUS "${binary} uses ${CXX_RUNTIME}, and no other C++ runtime")
+  endif()
   return()
 endif()
 
@@ -130,6 +222,26 @@ if(CMAKE_TOOLCHAIN_FILE)
     endif()
   endforeach()
 endif()
+
+# The C++ runtime the programs must end up with (cmake/sc_cxx_runtime.cmake),
+# checked with readelf and nm where the toolchain has them.
+set(_sc_runtime_args "")
+if(SC_CXX_RUNTIME MATCHES "^lib(std)?c\\+\\+$")
+  set(_sc_readelf "${CMAKE_READELF}")
+  if(NOT _sc_readelf)
+    find_program(_sc_readelf readelf)
+  endif()
+  if(_sc_readelf AND CMAKE_NM)
+    set(_sc_runtime_args -DCXX_RUNTIME=${SC_CXX_RUNTIME} -DREADELF=${_sc_readelf} -DNM=${CMAKE_NM})
+  endif()
+endif()
+
+# What the installed package says the static library links with.
+add_test(NAME consumer_package_link_interface
+  COMMAND ${CMAKE_COMMAND} -DMODE=package -DLIBDIR=${SC_INSTALL_TEST_LIBDIR}
+    "-DCXX_RUNTIME_LIBS=${SC_CXX_RUNTIME_LIBS}" "-DCXX_RUNTIME_LDFLAGS=${SC_CXX_RUNTIME_LDFLAGS}"
+    -P ${CMAKE_CURRENT_LIST_FILE})
+set_tests_properties(consumer_package_link_interface PROPERTIES FIXTURES_REQUIRED sc_installed)
 
 if(SC_SANITIZE)
   # The installed libraries carry sanitizer instrumentation; so must the users.
@@ -152,7 +264,7 @@ add_test(NAME consumer_add_subdirectory_shared
     -DCC=${CMAKE_C_COMPILER} -DCXX=${CMAKE_CXX_COMPILER} "-DFLAGS=${_sc_consumer_flags}"
     "-DCXXFLAGS=${CMAKE_CXX_FLAGS}" -DSANITIZE=${SC_SANITIZE}
     "-DGENERATOR=${CMAKE_GENERATOR}" "-DTOOLCHAIN=${_sc_toolchain}"
-    "-DEMULATOR=${SC_TEST_EMULATOR}"
+    "-DEMULATOR=${SC_TEST_EMULATOR}" ${_sc_runtime_args}
     -DVERSION=${PROJECT_VERSION} -DSOVERSION=${PROJECT_VERSION_MAJOR}
     -P ${CMAKE_CURRENT_LIST_FILE})
 set_tests_properties(consumer_add_subdirectory_shared PROPERTIES TIMEOUT 600)
@@ -165,7 +277,7 @@ foreach(_sc_mode find_package pkgconfig)
         -DWORK=${CMAKE_CURRENT_BINARY_DIR}/consumer-${_sc_mode}-${_sc_link}
         -DCC=${CMAKE_C_COMPILER} "-DFLAGS=${_sc_consumer_flags}"
         "-DGENERATOR=${CMAKE_GENERATOR}" "-DTOOLCHAIN=${_sc_toolchain}"
-        "-DEMULATOR=${SC_TEST_EMULATOR}"
+        "-DEMULATOR=${SC_TEST_EMULATOR}" ${_sc_runtime_args}
         -DVERSION=${PROJECT_VERSION} -DSOVERSION=${PROJECT_VERSION_MAJOR}
         -P ${CMAKE_CURRENT_LIST_FILE})
     set_tests_properties(consumer_${_sc_mode}_${_sc_link} PROPERTIES

@@ -1,7 +1,10 @@
 # The C ABI as C programs see it. Included from tests/CMakeLists.txt, where it
-# builds tests/c_api_test.c as C99 against the shared and the static library
-# and registers the checks below. The same file is also a `cmake -P` script
-# (SC_CHECK=exports or SC_CHECK=plain_cc) that those checks run.
+# builds tests/c_api_test.c (the legacy headers) and tests/c_ext_test.c (the
+# extension header) as C99 against the shared and the static library and
+# registers the checks below. The same file is also a `cmake -P` script
+# (SC_CHECK=exports, static_visibility or plain_cc) that those checks run.
+
+get_filename_component(_sc_tests_dir "${CMAKE_CURRENT_LIST_DIR}/.." ABSOLUTE)
 
 if(CMAKE_SCRIPT_MODE_FILE)
   # ---------------------------------------------------------------- script mode
@@ -54,7 +57,7 @@ if(CMAKE_SCRIPT_MODE_FILE)
         cc_open cc_close cc_handshake cc_send cc_recv cc_poll
         sc_version sc_strerror sc_reason_string sc_testing_set_random
         sc_pool_set_handshake_timeout sc_pool_set_reuse_timeout sc_pool_set_window
-        sc_pool_set_max_handshakes sc_pool_set_clock sc_pool_enable_events sc_pool_poll
+        sc_pool_set_max_handshakes sc_pool_set_max_sessions sc_pool_set_max_bytes sc_pool_socket_opened sc_pool_set_clock sc_pool_enable_events sc_pool_poll
         sc_pool_get_stats sc_pool_session_info sc_pool_session_backlog
         sc_client_set_window sc_client_enable_events sc_client_poll sc_client_get_stats
         sc_client_backlog)
@@ -69,9 +72,48 @@ if(CMAKE_SCRIPT_MODE_FILE)
     list(LENGTH found n)
     message(STATUS "${LIB}: exactly the C API is exported (${n} functions)")
 
+  elseif(SC_CHECK STREQUAL "static_visibility")
+    # The static library's C functions carry no visibility of their own
+    # (SC_STATIC): they keep the hidden default, and whatever links the
+    # archive decides what it exports.
+    if(NOT READELF OR NOT EXISTS "${LIB}")
+      message(FATAL_ERROR "usage: cmake -DSC_CHECK=static_visibility -DLIB=<libstableconn.a> "
+        "-DREADELF=<readelf> -P c_abi.cmake")
+    endif()
+    execute_process(COMMAND "${READELF}" -sW "${LIB}"
+      RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+    if(NOT rc EQUAL 0)
+      message(FATAL_ERROR "${READELF} -sW ${LIB} failed: ${err}")
+    endif()
+    string(REPLACE "\n" ";" lines "${out}")
+    set(hidden "")
+    set(bad "")
+    foreach(line IN LISTS lines)
+      # Num: Value Size Type Bind Vis Ndx Name, for the functions defined here
+      if(line MATCHES "FUNC +GLOBAL +([A-Z]+) +[0-9]+ +((cp|cc|sc)_[A-Za-z0-9_]+)$")
+        if(CMAKE_MATCH_1 STREQUAL "HIDDEN")
+          list(APPEND hidden "${CMAKE_MATCH_2}")
+        else()
+          list(APPEND bad "${CMAKE_MATCH_2} (${CMAKE_MATCH_1})")
+        endif()
+      endif()
+    endforeach()
+    foreach(name cp_new cp_poll cc_open cc_poll sc_version sc_pool_poll)
+      if(NOT name IN_LIST hidden AND NOT "${bad}" MATCHES "(^|;)${name} ")
+        list(APPEND bad "${name} (not found)")
+      endif()
+    endforeach()
+    if(bad)
+      string(REPLACE ";" "\n  " bad "${bad}")
+      message(FATAL_ERROR "${LIB}: these C functions are not hidden in the archive:\n  ${bad}")
+    endif()
+    list(LENGTH hidden n)
+    message(STATUS "${LIB}: its ${n} C functions keep the hidden default visibility")
+
   elseif(SC_CHECK STREQUAL "plain_cc")
     # What a C user types: `cc prog.c -I<root> -L<dir> -lstableconn` for the
-    # shared library, `cc prog.c libstableconn.a -lmd -lstdc++` for the static one.
+    # shared library, `cc prog.c libstableconn.a -lmd <C++ runtime>` for the
+    # static one (-lstdc++ with gcc, -lc++ with clang and libc++).
     foreach(v CC SRC ROOT LIBDIR STATIC_LIB OUT)
       if(NOT ${v})
         message(FATAL_ERROR "plain_cc: ${v} is not set")
@@ -88,12 +130,13 @@ if(CMAKE_SCRIPT_MODE_FILE)
     separate_arguments(emulator UNIX_COMMAND "${EMULATOR}")
     sc_run("run against the shared library"
       "${CMAKE_COMMAND}" -E env "LD_LIBRARY_PATH=${LIBDIR}" ${emulator} "${OUT}_shared")
-    sc_run("cc with libstableconn.a -lmd -lstdc++"
-      "${CC}" ${flags} "${SRC}" "-I${ROOT}" "${STATIC_LIB}" -lmd -lstdc++ -o "${OUT}_static")
+    separate_arguments(cxx_runtime UNIX_COMMAND "${CXX_RUNTIME}")
+    sc_run("cc with libstableconn.a -lmd ${CXX_RUNTIME}"
+      "${CC}" ${flags} "${SRC}" "-I${ROOT}" "${STATIC_LIB}" -lmd ${cxx_runtime} -o "${OUT}_static")
     sc_run("run linked statically" ${emulator} "${OUT}_static")
 
   else()
-    message(FATAL_ERROR "c_abi.cmake: unknown SC_CHECK '${SC_CHECK}' (exports or plain_cc)")
+    message(FATAL_ERROR "c_abi.cmake: unknown SC_CHECK '${SC_CHECK}' (exports, static_visibility or plain_cc)")
   endif()
   return()
 endif()
@@ -104,21 +147,39 @@ set(_sc_c_warnings
   $<$<C_COMPILER_ID:GNU,Clang,AppleClang>:-Wall -Wextra -Wpedantic
     -Werror=incompatible-pointer-types -Werror=implicit-function-declaration -Werror=int-conversion>)
 
-# Against the shared library, as `-lstableconn`.
-add_executable(c_api_test_shared c_api_test.c)
-set_target_properties(c_api_test_shared PROPERTIES C_STANDARD 99 C_STANDARD_REQUIRED ON C_EXTENSIONS OFF)
-target_compile_options(c_api_test_shared PRIVATE ${_sc_c_warnings})
-target_link_libraries(c_api_test_shared PRIVATE stableconn)
-add_test(NAME c_api_shared COMMAND c_api_test_shared)
+# Each program against the shared library, as `-lstableconn`, and against the
+# static one, whose link interface names libmd and the C++ runtime: the C
+# compiler drives the link, so the runtime must come from there.
+foreach(_sc_prog c_api c_ext)
+  add_executable(${_sc_prog}_test_shared ${_sc_tests_dir}/${_sc_prog}_test.c)
+  target_link_libraries(${_sc_prog}_test_shared PRIVATE stableconn)
+  add_executable(${_sc_prog}_test_static ${_sc_tests_dir}/${_sc_prog}_test.c)
+  target_link_libraries(${_sc_prog}_test_static PRIVATE stableconn_static)
+  foreach(_sc_link shared static)
+    set_target_properties(${_sc_prog}_test_${_sc_link} PROPERTIES
+      C_STANDARD 99 C_STANDARD_REQUIRED ON C_EXTENSIONS OFF LINKER_LANGUAGE C)
+    target_compile_options(${_sc_prog}_test_${_sc_link} PRIVATE ${_sc_c_warnings})
+    add_test(NAME ${_sc_prog}_${_sc_link} COMMAND ${_sc_prog}_test_${_sc_link})
+  endforeach()
+endforeach()
+target_compile_definitions(c_ext_test_shared PRIVATE SC_TEST_EXPECT_VERSION="${PROJECT_VERSION}")
+target_compile_definitions(c_ext_test_static PRIVATE SC_TEST_EXPECT_VERSION="${PROJECT_VERSION}")
 
-# Against the static library, as `-lstableconn -lmd -lstdc++`: the C compiler
-# drives the link, so the C++ runtime must be named.
-add_executable(c_api_test_static c_api_test.c)
-set_target_properties(c_api_test_static PROPERTIES
-  C_STANDARD 99 C_STANDARD_REQUIRED ON C_EXTENSIONS OFF LINKER_LANGUAGE C)
-target_compile_options(c_api_test_static PRIVATE ${_sc_c_warnings})
-target_link_libraries(c_api_test_static PRIVATE stableconn_static stdc++)
-add_test(NAME c_api_static COMMAND c_api_test_static)
+# The static library's C functions are not marked for export.
+if(CMAKE_READELF)
+  set(SC_READELF "${CMAKE_READELF}")
+else()
+  find_program(SC_READELF readelf)
+  mark_as_advanced(SC_READELF)
+endif()
+if(SC_READELF)
+  add_test(NAME c_abi_static_visibility
+    COMMAND ${CMAKE_COMMAND} -DSC_CHECK=static_visibility
+      -DLIB=$<TARGET_FILE:stableconn_static> -DREADELF=${SC_READELF}
+      -P ${CMAKE_CURRENT_LIST_FILE})
+else()
+  message(STATUS "c_abi_static_visibility left out: readelf not found")
+endif()
 
 # The shared library exports cp_*, cc_* and sc_* functions only.
 add_test(NAME c_abi_exports
@@ -130,7 +191,8 @@ add_test(NAME c_abi_exports
 add_test(NAME c_abi_plain_cc
   COMMAND ${CMAKE_COMMAND} -DSC_CHECK=plain_cc
     -DCC=${CMAKE_C_COMPILER}
-    -DSRC=${CMAKE_CURRENT_LIST_DIR}/c_api_test.c
+    -DSRC=${_sc_tests_dir}/c_api_test.c
+    "-DCXX_RUNTIME=${SC_CXX_RUNTIME_LDFLAGS}"
     -DROOT=${PROJECT_SOURCE_DIR}
     -DLIBDIR=$<TARGET_LINKER_FILE_DIR:stableconn>
     -DSTATIC_LIB=$<TARGET_FILE:stableconn_static>

@@ -2,6 +2,8 @@
 # run them: the installed module loading the installed shared library.
 # Included from tests/CMakeLists.txt after install.cmake, which provides the
 # sc_installed fixture and SC_INSTALL_TEST_PREFIX / SC_INSTALL_TEST_LIBDIR.
+# The test scripts are in tests/bindings/.
+get_filename_component(_sc_bindings_tests "${CMAKE_CURRENT_LIST_DIR}/../bindings" ABSOLUTE)
 
 if(NOT SC_HOST_CAN_LOAD_LIBRARY)
   message(STATUS "Binding tests skipped: host interpreters cannot load this build's library "
@@ -16,7 +18,7 @@ set(SC_BINDINGS_LIBRARY "${SC_INSTALL_TEST_LIBDIR}/$<TARGET_SONAME_FILE_NAME:sta
 find_package(Python3 COMPONENTS Interpreter QUIET)
 if(Python3_Interpreter_FOUND)
   add_test(NAME binding_python
-    COMMAND "${Python3_EXECUTABLE}" "${CMAKE_CURRENT_SOURCE_DIR}/bindings/test_python.py"
+    COMMAND "${Python3_EXECUTABLE}" "${_sc_bindings_tests}/test_python.py"
       --module-dir "${SC_BINDINGS_MODULE_ROOT}/python"
       --library "${SC_BINDINGS_LIBRARY}")
   # No __pycache__ in the installed copy: it should stay as installed.
@@ -31,7 +33,7 @@ endif()
 find_program(SC_LUAJIT_EXECUTABLE NAMES luajit)
 if(SC_LUAJIT_EXECUTABLE)
   add_test(NAME binding_luajit
-    COMMAND "${SC_LUAJIT_EXECUTABLE}" "${CMAKE_CURRENT_SOURCE_DIR}/bindings/test_luajit.lua"
+    COMMAND "${SC_LUAJIT_EXECUTABLE}" "${_sc_bindings_tests}/test_luajit.lua"
       "${SC_BINDINGS_MODULE_ROOT}/luajit" "${SC_BINDINGS_LIBRARY}")
   set_tests_properties(binding_luajit PROPERTIES
     FIXTURES_REQUIRED sc_installed
