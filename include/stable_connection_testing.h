@@ -14,6 +14,8 @@
 
 #include <stdint.h>
 
+#include "stable_connection_export.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -25,9 +27,11 @@ typedef uint64_t (*sc_random_fn)(void *user_data);
 
 /*
  * Process-wide: installs `fn` as the source of the given side's draws, or
- * restores getrandom() when fn is NULL. Returns SC_OK or SC_ERR_INVALID_ARGUMENT.
+ * restores getrandom() when fn is NULL.
+ *   SC_OK                    installed (or restored)
+ *   SC_ERR_INVALID_ARGUMENT  side is neither SC_RANDOM_SERVER nor SC_RANDOM_CLIENT
  */
-int sc_testing_set_random(int side, sc_random_fn fn, void *user_data);
+SC_EXPORT int sc_testing_set_random(int side, sc_random_fn fn, void *user_data) SC_NOEXCEPT;
 
 #ifdef __cplusplus
 }

@@ -4,10 +4,41 @@
 #include <cstdint>
 #include <cstring>
 #include <new>
+#include <type_traits>
 
+// The legacy headers declare their twelve functions without noexcept, and C++
+// allows no noexcept definition of a function declared without it; the 2014
+// headers stay as they are. So they are read with the functions renamed: their
+// structs and constants are used as they are, the declarations are never
+// defined nor called, and the end of this file checks that each definition
+// has the type the header declares, noexcept aside.
+#define cp_new legacy_decl_cp_new
+#define cp_delete legacy_decl_cp_delete
+#define cp_timeout legacy_decl_cp_timeout
+#define cp_recv legacy_decl_cp_recv
+#define cp_send legacy_decl_cp_send
+#define cp_poll legacy_decl_cp_poll
+#define cc_open legacy_decl_cc_open
+#define cc_close legacy_decl_cc_close
+#define cc_handshake legacy_decl_cc_handshake
+#define cc_send legacy_decl_cc_send
+#define cc_recv legacy_decl_cc_recv
+#define cc_poll legacy_decl_cc_poll
 #include "../connectionclient.h"
 #include "../connectionserver.h"
-#include "../include/stable_connection.h"
+#undef cp_new
+#undef cp_delete
+#undef cp_timeout
+#undef cp_recv
+#undef cp_send
+#undef cp_poll
+#undef cc_open
+#undef cc_close
+#undef cc_handshake
+#undef cc_send
+#undef cc_recv
+#undef cc_poll
+#include "../include/stable_connection.h"  // and, through it, the export and version headers
 #include "../include/stable_connection_testing.h"
 #include "client/client.h"
 #include "base/config.h"
@@ -16,10 +47,10 @@
 #include "base/random.h"
 #include "pool/server.h"
 
-#if defined(SC_BUILDING_STATIC)
-#define SC_EXPORT
-#else
-#define SC_EXPORT __attribute__((visibility("default")))
+// The build compiles this file with SC_BUILDING_LIBRARY (and SC_STATIC for the
+// static library), which the export header reads.
+#if !defined(SC_BUILDING_LIBRARY)
+#error "src/c_api.cc is compiled with SC_BUILDING_LIBRARY defined (see CMakeLists.txt)"
 #endif
 
 struct connection_pool {
@@ -49,7 +80,7 @@ const char *chars(const uint8_t *p) { return reinterpret_cast<const char *>(p); 
 
 // ------------------------------------------------------------------ server
 
-extern "C" SC_EXPORT struct connection_pool *cp_new(void) {
+extern "C" SC_EXPORT struct connection_pool *cp_new(void) noexcept {
   SC_TRY {
     return new connection_pool();
   } SC_CATCH_ALL {
@@ -57,9 +88,9 @@ extern "C" SC_EXPORT struct connection_pool *cp_new(void) {
   }
 }
 
-extern "C" SC_EXPORT void cp_delete(struct connection_pool *cp) { delete cp; }
+extern "C" SC_EXPORT void cp_delete(struct connection_pool *cp) noexcept { delete cp; }
 
-extern "C" SC_EXPORT void cp_timeout(struct connection_pool *cp) {
+extern "C" SC_EXPORT void cp_timeout(struct connection_pool *cp) noexcept {
   if (!cp) return;
   SC_TRY {
     cp->server.timeout();
@@ -68,7 +99,7 @@ extern "C" SC_EXPORT void cp_timeout(struct connection_pool *cp) {
   }
 }
 
-extern "C" SC_EXPORT void cp_recv(struct connection_pool *cp, int fd, const char *buffer, size_t sz) {
+extern "C" SC_EXPORT void cp_recv(struct connection_pool *cp, int fd, const char *buffer, size_t sz) noexcept {
   if (!cp) return;
   SC_TRY {
     // Size 0 means the socket is gone, whatever the buffer: the 2014 module
@@ -87,7 +118,7 @@ extern "C" SC_EXPORT void cp_recv(struct connection_pool *cp, int fd, const char
   }
 }
 
-extern "C" SC_EXPORT void cp_send(struct connection_pool *cp, int id, const char *buffer, size_t sz) {
+extern "C" SC_EXPORT void cp_send(struct connection_pool *cp, int id, const char *buffer, size_t sz) noexcept {
   if (!cp) return;
   SC_TRY {
     if (sz == 0)
@@ -135,7 +166,7 @@ int pool_poll(connection_pool *cp, pool_message *m, sc_pool_event *ev) {
 
 }  // namespace
 
-extern "C" SC_EXPORT int cp_poll(struct connection_pool *cp, struct pool_message *m) {
+extern "C" SC_EXPORT int cp_poll(struct connection_pool *cp, struct pool_message *m) noexcept {
   if (!cp || !m) return POOL_EMPTY;
   SC_TRY {
     return pool_poll(cp, m, nullptr);
@@ -146,7 +177,7 @@ extern "C" SC_EXPORT int cp_poll(struct connection_pool *cp, struct pool_message
 
 // ------------------------------------------------------------------ client
 
-extern "C" SC_EXPORT struct connection *cc_open(void) {
+extern "C" SC_EXPORT struct connection *cc_open(void) noexcept {
   SC_TRY {
     return new connection(sc::kDefaultWindow);
   } SC_CATCH_ALL {
@@ -154,9 +185,9 @@ extern "C" SC_EXPORT struct connection *cc_open(void) {
   }
 }
 
-extern "C" SC_EXPORT void cc_close(struct connection *c) { delete c; }
+extern "C" SC_EXPORT void cc_close(struct connection *c) noexcept { delete c; }
 
-extern "C" SC_EXPORT void cc_handshake(struct connection *c) {
+extern "C" SC_EXPORT void cc_handshake(struct connection *c) noexcept {
   if (!c) return;
   SC_TRY {
     c->client.handshake();
@@ -165,7 +196,7 @@ extern "C" SC_EXPORT void cc_handshake(struct connection *c) {
   }
 }
 
-extern "C" SC_EXPORT void cc_send(struct connection *c, const char *buffer, size_t sz) {
+extern "C" SC_EXPORT void cc_send(struct connection *c, const char *buffer, size_t sz) noexcept {
   if (!c) return;
   SC_TRY {
     c->client.send(bytes(buffer), sz);
@@ -174,7 +205,7 @@ extern "C" SC_EXPORT void cc_send(struct connection *c, const char *buffer, size
   }
 }
 
-extern "C" SC_EXPORT void cc_recv(struct connection *c, const char *buffer, size_t sz) {
+extern "C" SC_EXPORT void cc_recv(struct connection *c, const char *buffer, size_t sz) noexcept {
   if (!c) return;
   SC_TRY {
     // Size 0 drops the connection, whatever the buffer, as in the 2014 module.
@@ -211,7 +242,7 @@ int client_poll(connection *c, connection_message *m, sc_client_event *ev) {
 
 }  // namespace
 
-extern "C" SC_EXPORT int cc_poll(struct connection *c, struct connection_message *m) {
+extern "C" SC_EXPORT int cc_poll(struct connection *c, struct connection_message *m) noexcept {
   if (!c || !m) return MESSAGE_EMPTY;
   SC_TRY {
     return client_poll(c, m, nullptr);
@@ -222,9 +253,9 @@ extern "C" SC_EXPORT int cc_poll(struct connection *c, struct connection_message
 
 // ------------------------------------------------------------------ extension
 
-extern "C" SC_EXPORT const char *sc_version(void) { return "1.0.0"; }
+extern "C" SC_EXPORT const char *sc_version(void) noexcept { return SC_VERSION_STRING; }
 
-extern "C" SC_EXPORT const char *sc_strerror(int code) {
+extern "C" SC_EXPORT const char *sc_strerror(int code) noexcept {
   switch (code) {
     case SC_OK:
       return "success";
@@ -241,42 +272,66 @@ extern "C" SC_EXPORT const char *sc_strerror(int code) {
   }
 }
 
-extern "C" SC_EXPORT int sc_pool_set_handshake_timeout(struct connection_pool *cp, uint64_t ms) {
+extern "C" SC_EXPORT int sc_pool_set_handshake_timeout(struct connection_pool *cp, uint64_t ms) noexcept {
   if (!cp || ms == 0) return SC_ERR_INVALID_ARGUMENT;
   cp->server.set_handshake_timeout(ms);
   return SC_OK;
 }
 
-extern "C" SC_EXPORT int sc_pool_set_reuse_timeout(struct connection_pool *cp, uint64_t ms) {
+extern "C" SC_EXPORT int sc_pool_set_reuse_timeout(struct connection_pool *cp, uint64_t ms) noexcept {
   if (!cp) return SC_ERR_INVALID_ARGUMENT;
   cp->server.set_reuse_timeout(ms);
   return SC_OK;
 }
 
-extern "C" SC_EXPORT int sc_pool_set_window(struct connection_pool *cp, size_t bytes) {
+extern "C" SC_EXPORT int sc_pool_set_window(struct connection_pool *cp, size_t bytes) noexcept {
   if (!cp || !sc::valid_window(bytes)) return SC_ERR_INVALID_ARGUMENT;
   cp->server.set_window(bytes);
   return SC_OK;
 }
 
-extern "C" SC_EXPORT int sc_pool_set_max_handshakes(struct connection_pool *cp, size_t n) {
+extern "C" SC_EXPORT int sc_pool_set_max_handshakes(struct connection_pool *cp, size_t n) noexcept {
   if (!cp) return SC_ERR_INVALID_ARGUMENT;
   cp->server.set_max_handshakes(n);
   return SC_OK;
 }
 
-extern "C" SC_EXPORT int sc_pool_set_clock(struct connection_pool *cp, sc_clock_fn clock, void *user_data) {
+extern "C" SC_EXPORT int sc_pool_set_max_sessions(struct connection_pool *cp, size_t n) noexcept {
+  if (!cp) return SC_ERR_INVALID_ARGUMENT;
+  cp->server.set_max_sessions(n);
+  return SC_OK;
+}
+
+extern "C" SC_EXPORT int sc_pool_set_max_bytes(struct connection_pool *cp, uint64_t bytes) noexcept {
+  if (!cp) return SC_ERR_INVALID_ARGUMENT;
+  cp->server.set_max_bytes(bytes);
+  return SC_OK;
+}
+
+extern "C" SC_EXPORT int sc_pool_socket_opened(struct connection_pool *cp, int fd) noexcept {
+  if (!cp || fd < 0) return SC_ERR_INVALID_ARGUMENT;
+  SC_TRY {
+    cp->server.socket_opened(fd);
+    return SC_OK;
+  } SC_CATCH_ALL {
+    // Forgetting a socket allocates nothing.
+    cp->server.socket_closed(fd);
+    return SC_ERR_NO_MEMORY;
+  }
+}
+
+extern "C" SC_EXPORT int sc_pool_set_clock(struct connection_pool *cp, sc_clock_fn clock, void *user_data) noexcept {
   if (!cp) return SC_ERR_INVALID_ARGUMENT;
   cp->server.set_clock(clock, user_data);
   return SC_OK;
 }
 
-extern "C" SC_EXPORT int sc_client_set_window(struct connection *c, size_t bytes) {
+extern "C" SC_EXPORT int sc_client_set_window(struct connection *c, size_t bytes) noexcept {
   if (!c || !sc::valid_window(bytes)) return SC_ERR_INVALID_ARGUMENT;
   return c->client.set_window(bytes) ? SC_OK : SC_ERR_INVALID_STATE;
 }
 
-extern "C" SC_EXPORT int sc_testing_set_random(int side, sc_random_fn fn, void *user_data) {
+extern "C" SC_EXPORT int sc_testing_set_random(int side, sc_random_fn fn, void *user_data) noexcept {
   if (side != SC_RANDOM_SERVER && side != SC_RANDOM_CLIENT) return SC_ERR_INVALID_ARGUMENT;
   sc::set_random_source(side == SC_RANDOM_SERVER ? sc::RandomSide::kServer : sc::RandomSide::kClient, fn,
                         user_data);
@@ -285,15 +340,86 @@ extern "C" SC_EXPORT int sc_testing_set_random(int side, sc_random_fn fn, void *
 
 // ------------------------------------------------------------------ events and counters
 
-static_assert(SC_REASON_BACKLOG == static_cast<int>(sc::Reason::kBacklog) &&
-                  SC_REASON_TIMED_OUT == static_cast<int>(sc::Reason::kTimedOut) &&
-                  SC_REASON_MAX == sc::kMaxReason,
-              "reason values must match the extension header");
-static_assert(SC_EVENT_SESSION_OPENED == static_cast<int>(sc::PoolEventType::kSessionOpened) &&
-                  SC_EVENT_HANDSHAKE_REFUSED == static_cast<int>(sc::PoolEventType::kHandshakeRefused) &&
-                  SC_EVENT_CONNECTED == static_cast<int>(sc::ClientEventType::kConnected) &&
-                  SC_EVENT_SESSION_RESET == static_cast<int>(sc::ClientEventType::kSessionReset),
-              "event values must match the extension header");
+// The shim converts reasons and event types with a static_cast: every value
+// of the header must equal the core's. Each table lists all of them, in order.
+namespace values {
+
+template <typename E>
+struct Pair {
+  int header;
+  E core;
+};
+
+template <typename E, size_t N>
+constexpr bool all_equal(const Pair<E> (&table)[N]) {
+  for (const Pair<E> &p : table)
+    if (p.header != static_cast<int>(p.core)) return false;
+  return true;
+}
+
+// Consecutive values from `first`, with no gap and none twice.
+template <typename E, size_t N>
+constexpr bool consecutive(const Pair<E> (&table)[N], int first) {
+  for (size_t k = 0; k < N; ++k)
+    if (table[k].header != first + static_cast<int>(k)) return false;
+  return true;
+}
+
+constexpr Pair<sc::Reason> kReasons[] = {
+    {SC_REASON_NONE, sc::Reason::kNone},
+    {SC_REASON_BY_APPLICATION, sc::Reason::kByApplication},
+    {SC_REASON_EXPIRED, sc::Reason::kExpired},
+    {SC_REASON_BACKLOG, sc::Reason::kBacklog},
+    {SC_REASON_BAD_AUTH, sc::Reason::kBadAuth},
+    {SC_REASON_UNKNOWN_SESSION, sc::Reason::kUnknownSession},
+    {SC_REASON_WINDOW_EXCEEDED, sc::Reason::kWindowExceeded},
+    {SC_REASON_MALFORMED, sc::Reason::kMalformed},
+    {SC_REASON_TIMED_OUT, sc::Reason::kTimedOut},
+    {SC_REASON_TOO_MANY_HANDSHAKES, sc::Reason::kTooManyHandshakes},
+    {SC_REASON_NO_RESOURCES, sc::Reason::kNoResources},
+    {SC_REASON_EVICTED, sc::Reason::kEvicted},
+    {SC_REASON_POOL_FULL, sc::Reason::kPoolFull},
+};
+static_assert(all_equal(kReasons), "an SC_REASON_* value differs from its sc::Reason");
+static_assert(consecutive(kReasons, SC_REASON_NONE) && SC_REASON_NONE == 0, "SC_REASON_* values are 0, 1, 2, ...");
+static_assert(sizeof kReasons / sizeof kReasons[0] == SC_REASON_MAX + 1 && SC_REASON_MAX == sc::kMaxReason,
+              "a reason is missing from this table, or SC_REASON_MAX differs from sc::kMaxReason");
+
+constexpr Pair<sc::PoolEventType> kPoolEvents[] = {
+    {SC_EVENT_SESSION_OPENED, sc::PoolEventType::kSessionOpened},
+    {SC_EVENT_SESSION_RESUMED, sc::PoolEventType::kSessionResumed},
+    {SC_EVENT_SESSION_DETACHED, sc::PoolEventType::kSessionDetached},
+    {SC_EVENT_SESSION_CLOSED, sc::PoolEventType::kSessionClosed},
+    {SC_EVENT_HANDSHAKE_REFUSED, sc::PoolEventType::kHandshakeRefused},
+};
+constexpr Pair<sc::PoolEventType> kPoolEventAliases[] = {
+    {SC_EVENT_POOL_SESSION_OPENED, sc::PoolEventType::kSessionOpened},
+    {SC_EVENT_POOL_SESSION_RESUMED, sc::PoolEventType::kSessionResumed},
+    {SC_EVENT_POOL_SESSION_DETACHED, sc::PoolEventType::kSessionDetached},
+    {SC_EVENT_POOL_SESSION_CLOSED, sc::PoolEventType::kSessionClosed},
+    {SC_EVENT_POOL_HANDSHAKE_REFUSED, sc::PoolEventType::kHandshakeRefused},
+};
+static_assert(all_equal(kPoolEvents) && all_equal(kPoolEventAliases),
+              "an SC_EVENT_* pool event value differs from its sc::PoolEventType");
+static_assert(consecutive(kPoolEvents, 1), "pool events are 1 to 5");
+
+constexpr Pair<sc::ClientEventType> kClientEvents[] = {
+    {SC_EVENT_CONNECTED, sc::ClientEventType::kConnected},
+    {SC_EVENT_RESUMED, sc::ClientEventType::kResumed},
+    {SC_EVENT_REFUSED, sc::ClientEventType::kRefused},
+    {SC_EVENT_SESSION_RESET, sc::ClientEventType::kSessionReset},
+};
+constexpr Pair<sc::ClientEventType> kClientEventAliases[] = {
+    {SC_EVENT_CLIENT_CONNECTED, sc::ClientEventType::kConnected},
+    {SC_EVENT_CLIENT_RESUMED, sc::ClientEventType::kResumed},
+    {SC_EVENT_CLIENT_REFUSED, sc::ClientEventType::kRefused},
+    {SC_EVENT_CLIENT_SESSION_RESET, sc::ClientEventType::kSessionReset},
+};
+static_assert(all_equal(kClientEvents) && all_equal(kClientEventAliases),
+              "an SC_EVENT_* client event value differs from its sc::ClientEventType");
+static_assert(consecutive(kClientEvents, 11), "client events are 11 to 14");
+
+}  // namespace values
 
 namespace {
 
@@ -306,15 +432,16 @@ void copy_prefix(const T &full, void *out, size_t size) {
 
 }  // namespace
 
-extern "C" SC_EXPORT const char *sc_reason_string(int reason) { return sc::reason_string(reason); }
+extern "C" SC_EXPORT const char *sc_reason_string(int reason) noexcept { return sc::reason_string(reason); }
 
-extern "C" SC_EXPORT int sc_pool_enable_events(struct connection_pool *cp, int enable) {
+extern "C" SC_EXPORT int sc_pool_enable_events(struct connection_pool *cp, int enable) noexcept {
   if (!cp) return SC_ERR_INVALID_ARGUMENT;
   cp->server.enable_events(enable != 0);
   return SC_OK;
 }
 
-extern "C" SC_EXPORT int sc_pool_poll(struct connection_pool *cp, struct pool_message *m, struct sc_pool_event *ev) {
+extern "C" SC_EXPORT int sc_pool_poll(struct connection_pool *cp, struct pool_message *m,
+                                      struct sc_pool_event *ev) noexcept {
   if (!cp || !m || !ev) return SC_ERR_INVALID_ARGUMENT;
   SC_TRY {
     return pool_poll(cp, m, ev);
@@ -323,14 +450,14 @@ extern "C" SC_EXPORT int sc_pool_poll(struct connection_pool *cp, struct pool_me
   }
 }
 
-extern "C" SC_EXPORT int sc_client_enable_events(struct connection *c, int enable) {
+extern "C" SC_EXPORT int sc_client_enable_events(struct connection *c, int enable) noexcept {
   if (!c) return SC_ERR_INVALID_ARGUMENT;
   c->client.enable_events(enable != 0);
   return SC_OK;
 }
 
 extern "C" SC_EXPORT int sc_client_poll(struct connection *c, struct connection_message *m,
-                                        struct sc_client_event *ev) {
+                                        struct sc_client_event *ev) noexcept {
   if (!c || !m || !ev) return SC_ERR_INVALID_ARGUMENT;
   SC_TRY {
     return client_poll(c, m, ev);
@@ -339,7 +466,7 @@ extern "C" SC_EXPORT int sc_client_poll(struct connection *c, struct connection_
   }
 }
 
-extern "C" SC_EXPORT int sc_pool_get_stats(struct connection_pool *cp, struct sc_pool_stats *st, size_t size) {
+extern "C" SC_EXPORT int sc_pool_get_stats(struct connection_pool *cp, struct sc_pool_stats *st, size_t size) noexcept {
   if (!cp || !st) return SC_ERR_INVALID_ARGUMENT;
   const sc::Server &server = cp->server;
   const sc::PoolCounters &k = server.counters();
@@ -365,12 +492,15 @@ extern "C" SC_EXPORT int sc_pool_get_stats(struct connection_pool *cp, struct sc
   full.refused_too_many_handshakes = k.refused[SC_REASON_TOO_MANY_HANDSHAKES];
   full.refused_no_resources = k.refused[SC_REASON_NO_RESOURCES];
   full.closed_no_resources = k.closed[SC_REASON_NO_RESOURCES];
+  full.closed_evicted = k.closed[SC_REASON_EVICTED];
+  full.refused_pool_full = k.refused[SC_REASON_POOL_FULL];
+  full.bytes_budgeted = server.footprint();
   copy_prefix(full, st, size);
   return SC_OK;
 }
 
 extern "C" SC_EXPORT int sc_pool_session_info(struct connection_pool *cp, int id, struct sc_session_info *info,
-                                              size_t size) {
+                                              size_t size) noexcept {
   if (!cp || !info) return SC_ERR_INVALID_ARGUMENT;
   sc::Server::SessionInfo s;
   if (!cp->server.session_info(id, &s)) return SC_ERR_NOT_FOUND;
@@ -386,7 +516,7 @@ extern "C" SC_EXPORT int sc_pool_session_info(struct connection_pool *cp, int id
   return SC_OK;
 }
 
-extern "C" SC_EXPORT int sc_pool_session_backlog(struct connection_pool *cp, int id, uint64_t *bytes) {
+extern "C" SC_EXPORT int sc_pool_session_backlog(struct connection_pool *cp, int id, uint64_t *bytes) noexcept {
   if (!cp || !bytes) return SC_ERR_INVALID_ARGUMENT;
   sc::Server::SessionInfo s;
   if (!cp->server.session_info(id, &s)) return SC_ERR_NOT_FOUND;
@@ -394,7 +524,7 @@ extern "C" SC_EXPORT int sc_pool_session_backlog(struct connection_pool *cp, int
   return SC_OK;
 }
 
-extern "C" SC_EXPORT int sc_client_get_stats(struct connection *c, struct sc_client_stats *st, size_t size) {
+extern "C" SC_EXPORT int sc_client_get_stats(struct connection *c, struct sc_client_stats *st, size_t size) noexcept {
   if (!c || !st) return SC_ERR_INVALID_ARGUMENT;
   const sc::Client &client = c->client;
   const sc::ClientCounters &k = client.counters();
@@ -417,8 +547,41 @@ extern "C" SC_EXPORT int sc_client_get_stats(struct connection *c, struct sc_cli
   return SC_OK;
 }
 
-extern "C" SC_EXPORT int sc_client_backlog(struct connection *c, uint64_t *bytes) {
+extern "C" SC_EXPORT int sc_client_backlog(struct connection *c, uint64_t *bytes) noexcept {
   if (!c || !bytes) return SC_ERR_INVALID_ARGUMENT;
   *bytes = c->client.backlog();
   return SC_OK;
 }
+
+// ------------------------------------------------------------------ the legacy declarations
+
+namespace {
+
+template <typename F>
+struct WithoutNoexcept;
+template <typename R, typename... A>
+struct WithoutNoexcept<R(A...) noexcept> {
+  using type = R(A...);
+};
+
+template <typename Declared, typename Defined>
+constexpr bool same_as_header = std::is_same<Declared, typename WithoutNoexcept<Defined>::type>::value;
+
+}  // namespace
+
+#define SC_SAME_AS_HEADER(name)                                          \
+  static_assert(same_as_header<decltype(legacy_decl_##name), decltype(name)>, \
+                #name " differs from its declaration in the legacy header")
+SC_SAME_AS_HEADER(cp_new);
+SC_SAME_AS_HEADER(cp_delete);
+SC_SAME_AS_HEADER(cp_timeout);
+SC_SAME_AS_HEADER(cp_recv);
+SC_SAME_AS_HEADER(cp_send);
+SC_SAME_AS_HEADER(cp_poll);
+SC_SAME_AS_HEADER(cc_open);
+SC_SAME_AS_HEADER(cc_close);
+SC_SAME_AS_HEADER(cc_handshake);
+SC_SAME_AS_HEADER(cc_send);
+SC_SAME_AS_HEADER(cc_recv);
+SC_SAME_AS_HEADER(cc_poll);
+#undef SC_SAME_AS_HEADER

@@ -415,4 +415,110 @@ TEST(FailMalloc, EveryAllocationFailingInTurnLeavesTheLibraryConsistent) {
   sc_testing_set_random(SC_RANDOM_CLIENT, nullptr, nullptr);
 }
 
+// With a budget: sockets announced when accepted, a session cap that ends the
+// longest detached session to make room, and a byte budget. Failing any one
+// allocation must leave every stream a prefix of what was sent, the caps
+// respected and the pool able to serve a fresh client.
+int64_t g_budget_allocations = 0;
+
+void budget_lifecycle(int64_t fail_at, bool *failure_happened, uint64_t *server_state, uint64_t *client_state) {
+  *server_state = 0;
+  *client_state = 1u << 21;
+  alloc_hook::reset_count();
+  alloc_hook::fail_at(fail_at);
+  connection_pool *pool;
+  connection *a, *b, *c;
+  {
+    alloc_hook::Armed armed;
+    pool = cp_new();
+    a = pool ? cc_open() : nullptr;
+    b = a ? cc_open() : nullptr;
+    c = b ? cc_open() : nullptr;
+  }
+  if (!pool || !a || !b || !c) {
+    *failure_happened = alloc_hook::failed();
+    alloc_hook::fail_at(0);
+    cc_close(a);
+    cc_close(b);
+    cc_close(c);
+    cp_delete(pool);
+    EXPECT_TRUE(*failure_happened);
+    return;
+  }
+  sc_pool_set_max_sessions(pool, 2);
+  sc_pool_set_max_bytes(pool, 64 * 1024);
+  Link la{pool, a, 5}, lb{pool, b, 6}, lc{pool, c, 7};
+  la.enable_events();
+  armed([&] { return sc_pool_socket_opened(pool, 5); });
+  la.client_send(pattern(100, 1));
+  la.pump();
+  la.server_send(1, pattern(3000, 2));
+  la.pump();
+  armed([&] { return sc_pool_socket_opened(pool, 6); });
+  lb.client_send(pattern(50, 3));
+  lb.pump();
+  // a loses its socket; c's new session ends it to make room.
+  armed([&] {
+    cp_recv(pool, 5, nullptr, 0);
+    return 0;
+  });
+  armed([&] { return sc_pool_socket_opened(pool, 7); });
+  lc.client_send(pattern(70, 4));
+  lc.pump();
+  lb.server_send(2, pattern(40000, 5));
+  lb.pump();
+  *failure_happened = alloc_hook::failed();
+  alloc_hook::fail_at(0);
+  g_budget_allocations = alloc_hook::armed_allocations();
+
+  for (const Link *l : {&la, &lb, &lc}) {
+    EXPECT_FALSE(l->wrote_after_close) << "fail_at " << fail_at;
+    EXPECT_TRUE(is_prefix(l->client_got, l->server_sent)) << "fail_at " << fail_at;
+  }
+  sc_pool_stats st;
+  ASSERT_EQ(SC_OK, sc_pool_get_stats(pool, &st, sizeof st));
+  EXPECT_LE(st.sessions_open, 2u) << "fail_at " << fail_at;
+  if (!*failure_happened) {
+    EXPECT_EQ(st.closed_evicted, 1u);
+    EXPECT_EQ(lb.client_got, lb.server_sent);
+    EXPECT_EQ(lc.server_got, lc.client_sent);
+  }
+
+  // The pool still works for a new client (making room if it must).
+  connection *fresh = cc_open();
+  Link second{pool, fresh, 100};
+  cp_recv(pool, 6, nullptr, 0);
+  second.client_send("again");
+  second.pump();
+  EXPECT_EQ(second.server_got, "again") << "pool unusable after failing allocation " << fail_at;
+  cc_close(fresh);
+  cc_close(a);
+  cc_close(b);
+  cc_close(c);
+  cp_delete(pool);
+}
+
+TEST(FailMalloc, EveryAllocationFailingInTurnWithABudget) {
+  SC_SKIP_WITHOUT_EXCEPTIONS();
+  uint64_t server_state = 0, client_state = 1u << 21;
+  sc_testing_set_random(SC_RANDOM_SERVER, fixed_random, &server_state);
+  sc_testing_set_random(SC_RANDOM_CLIENT, fixed_random, &client_state);
+  bool failed = true;
+  budget_lifecycle(0, &failed, &server_state, &client_state);
+  ASSERT_FALSE(failed);
+  const int64_t total = g_budget_allocations;
+  ASSERT_GT(total, 10);
+  std::printf("the budget lifecycle makes %lld allocations; failing each in turn\n", static_cast<long long>(total));
+  for (int64_t k = 1; k <= total; ++k) {
+    budget_lifecycle(k, &failed, &server_state, &client_state);
+    ASSERT_TRUE(failed) << "allocation " << k << " was never made";
+    if (HasFailure()) {
+      ADD_FAILURE() << "first failure when allocation " << k << " fails";
+      break;
+    }
+  }
+  sc_testing_set_random(SC_RANDOM_SERVER, nullptr, nullptr);
+  sc_testing_set_random(SC_RANDOM_CLIENT, nullptr, nullptr);
+}
+
 }  // namespace

@@ -69,6 +69,9 @@ int sc_pool_set_handshake_timeout(struct connection_pool *cp, uint64_t ms);
 int sc_pool_set_reuse_timeout(struct connection_pool *cp, uint64_t ms);
 int sc_pool_set_window(struct connection_pool *cp, size_t bytes);
 int sc_pool_set_max_handshakes(struct connection_pool *cp, size_t n);
+int sc_pool_set_max_sessions(struct connection_pool *cp, size_t n);
+int sc_pool_set_max_bytes(struct connection_pool *cp, uint64_t bytes);
+int sc_pool_socket_opened(struct connection_pool *cp, int fd);
 int sc_pool_session_backlog(struct connection_pool *cp, int id, uint64_t *bytes);
 int sc_client_set_window(struct connection *c, size_t bytes);
 int sc_client_backlog(struct connection *c, uint64_t *bytes);
@@ -242,6 +245,20 @@ end
 -- 0 sets no limit.
 function Pool:set_max_handshakes(n)
   check(self.lib, extension(self.lib, "sc_pool_set_max_handshakes")(handle(self), n))
+end
+
+-- The budget's session cap and byte cap; 0 sets no limit.
+function Pool:set_max_sessions(n)
+  check(self.lib, extension(self.lib, "sc_pool_set_max_sessions")(handle(self), n))
+end
+
+function Pool:set_max_bytes(bytes)
+  check(self.lib, extension(self.lib, "sc_pool_set_max_bytes")(handle(self), bytes))
+end
+
+-- Socket fd was just accepted: its handshake clock starts now.
+function Pool:socket_opened(fd)
+  check(self.lib, extension(self.lib, "sc_pool_socket_opened")(handle(self), fd))
 end
 
 -- Bytes given to the session and not yet handed to a socket.

@@ -91,6 +91,9 @@ _EXTENSION = {
     "sc_pool_set_reuse_timeout": (_INT, [_P, ctypes.c_uint64]),
     "sc_pool_set_window": (_INT, [_P, _SIZE]),
     "sc_pool_set_max_handshakes": (_INT, [_P, _SIZE]),
+    "sc_pool_set_max_sessions": (_INT, [_P, _SIZE]),
+    "sc_pool_set_max_bytes": (_INT, [_P, ctypes.c_uint64]),
+    "sc_pool_socket_opened": (_INT, [_P, _INT]),
     "sc_pool_session_backlog": (_INT, [_P, _INT, ctypes.POINTER(ctypes.c_uint64)]),
     "sc_client_set_window": (_INT, [_P, _SIZE]),
     "sc_client_backlog": (_INT, [_P, ctypes.POINTER(ctypes.c_uint64)]),
@@ -343,6 +346,18 @@ class Pool(_Handle):
     def set_max_handshakes(self, n):
         """0 sets no limit."""
         self._lib.check(self._lib.extension("sc_pool_set_max_handshakes")(self._handle(), n))
+
+    def set_max_sessions(self, n):
+        """The budget's session cap; 0 sets no limit."""
+        self._lib.check(self._lib.extension("sc_pool_set_max_sessions")(self._handle(), n))
+
+    def set_max_bytes(self, nbytes):
+        """The budget's byte cap; 0 sets no limit."""
+        self._lib.check(self._lib.extension("sc_pool_set_max_bytes")(self._handle(), nbytes))
+
+    def socket_opened(self, fd):
+        """Socket ``fd`` was just accepted: its handshake clock starts now."""
+        self._lib.check(self._lib.extension("sc_pool_socket_opened")(self._handle(), fd))
 
     def session_backlog(self, session_id):
         """Bytes given to the session and not yet handed to a socket."""

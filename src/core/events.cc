@@ -15,6 +15,8 @@ const char *reason_string(int reason) {
     case Reason::kTimedOut: return "handshake timed out";
     case Reason::kTooManyHandshakes: return "too many sockets in the handshake";
     case Reason::kNoResources: return "out of memory or randomness";
+    case Reason::kEvicted: return "detached session ended to make room in the pool's budget";
+    case Reason::kPoolFull: return "the pool's budget is taken by sessions with a socket";
   }
   return "unknown reason";
 }

@@ -20,8 +20,10 @@ enum class Reason : int {
   kTimedOut = 8,
   kTooManyHandshakes = 9,
   kNoResources = 10,
+  kEvicted = 11,
+  kPoolFull = 12,
 };
-constexpr int kMaxReason = 10;
+constexpr int kMaxReason = 12;
 
 const char *reason_string(int reason);
 

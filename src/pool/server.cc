@@ -6,6 +6,16 @@
 
 namespace sc {
 
+namespace {
+
+// What the byte budget counts for each session and each socket in the
+// handshake besides the bytes held for resending: the records themselves and
+// their share of the tables that find them.
+constexpr uint64_t kSessionCost = sizeof(Session) + 128;
+constexpr uint64_t kHandshakeCost = sizeof(Socket) + 64;
+
+}  // namespace
+
 // The pool as a handshake on socket `fd` sees it.
 class Server::HandshakeHost final : public v1::ServerHandshakeHost {
  public:
@@ -14,6 +24,10 @@ class Server::HandshakeHost final : public v1::ServerHandshakeHost {
   Target find_session(const v1::ReuseRequest &request, Reason *why) override {
     const SessionTable::Candidate c = server_.sessions_.find_reusable(request.received, request.fingerprint, why);
     return Target{c.id, c.received};
+  }
+  Reason admit_new_session() override {
+    const bool full = server_.over_session_cap() || server_.over_bytes(kSessionCost);
+    return full && !server_.sessions_.longest_detached() ? Reason::kPoolFull : Reason::kNone;
   }
   bool session_secret(int id, uint64_t *secret) override {
     const Session *s = server_.sessions_.find(id);
@@ -131,18 +145,64 @@ Server::Message Server::poll(bool with_events) {
   });
 }
 
+// ---------------------------------------------------------------- budget
+
+void Server::set_max_bytes(uint64_t bytes) { max_bytes_ = bytes; }
+
+uint64_t Server::footprint() const {
+  return counters_.bytes_held + sessions_.size() * kSessionCost + sockets_.handshakes() * kHandshakeCost;
+}
+
+void Server::evict_for_bytes(uint64_t extra, const Session *keep) {
+  Session *s = sessions_.longest_detached();
+  while (s && over_bytes(extra)) {
+    Session *next = SessionTable::next_detached(*s);
+    if (s != keep) free_session(s->id, Reason::kEvicted);
+    s = next;
+  }
+}
+
+bool Server::make_room_for_session() {
+  while (over_session_cap()) {
+    Session *oldest = sessions_.longest_detached();
+    if (!oldest) return false;
+    free_session(oldest->id, Reason::kEvicted);
+  }
+  evict_for_bytes(kSessionCost, nullptr);
+  return !over_bytes(kSessionCost);
+}
+
+Socket *Server::admit_socket(int fd) {
+  Socket &sock = sockets_.open(fd, clock_.now());
+  if (max_handshakes_ > 0 && sockets_.handshakes() > max_handshakes_) {
+    refuse(fd, Reason::kTooManyHandshakes);
+    return nullptr;
+  }
+  if (max_bytes_ > 0) {
+    // The new socket is counted already.
+    evict_for_bytes(0, nullptr);
+    if (over_bytes(0)) {
+      refuse(fd, Reason::kPoolFull);
+      return nullptr;
+    }
+  }
+  return &sock;
+}
+
+void Server::socket_opened(int fd) {
+  if (fd < 0) return;
+  if (sockets_.find(fd)) socket_closed(fd);
+  admit_socket(fd);
+}
+
 // ---------------------------------------------------------------- input
 
 void Server::receive(int fd, const uint8_t *data, size_t n) {
   if (n == 0 || fd < 0) return;  // -1 marks "no socket" inside the pool
   Socket *sock = sockets_.find(fd);
   if (!sock) {
-    Socket &fresh = sockets_.open(fd, clock_.now());
-    if (max_handshakes_ > 0 && sockets_.handshakes() > max_handshakes_) {
-      refuse(fd, Reason::kTooManyHandshakes);
-      return;
-    }
-    feed_handshake(fd, fresh, data, n);
+    Socket *fresh = admit_socket(fd);
+    if (fresh) feed_handshake(fd, *fresh, data, n);
     return;
   }
   switch (sock->kind) {
@@ -195,6 +255,10 @@ void Server::feed_handshake(int fd, Socket &sock, const uint8_t *data, size_t n)
 }
 
 void Server::open_session(int fd, Socket &sock, const uint8_t *data, size_t n) {
+  if ((max_sessions_ > 0 || max_bytes_ > 0) && !make_room_for_session()) {
+    refuse(fd, Reason::kPoolFull);
+    return;
+  }
   const int id = sessions_.allocate_id();
   Session &s = sessions_.add(id, sock.hs.secret(), window_);
   attach(s, fd, sock);
@@ -311,29 +375,38 @@ void Server::send(int id, const uint8_t *data, size_t n) {
   const size_t at = out.size();
   out.resize(at + n);
   uint8_t *cipher = out.data() + at;
-  const size_t held_before = s->out.held();
-  // Encrypt in pieces that end on 256-byte boundaries of the stream, where
-  // both fingerprints are recorded.
-  for (size_t done = 0; done < n;) {
-    const uint64_t pos = s->sent();
-    const size_t room = static_cast<size_t>(kBoundary - pos % kBoundary);
-    const size_t chunk = std::min(room, n - done);
-    s->encoder.apply(data + done, cipher + done, chunk, &s->fp_plain, &s->fp_cipher);
-    s->out.resend().append(cipher + done, chunk);
-    done += chunk;
-    if (s->sent() % kBoundary == 0) {
-      sessions_.record_boundary(*s);
-      sessions_.trim_boundaries(*s);
+  {
+    // What the session holds is counted even when an allocation below fails
+    // half-way: the session is then ended, and takes exactly its bytes along.
+    struct HeldCount {
+      uint64_t &total;
+      const SendState &out;
+      const size_t before;
+      ~HeldCount() { total += out.held() - before; }
+    } held_count{counters_.bytes_held, s->out, s->out.held()};
+    // Encrypt in pieces that end on 256-byte boundaries of the stream, where
+    // both fingerprints are recorded.
+    for (size_t done = 0; done < n;) {
+      const uint64_t pos = s->sent();
+      const size_t room = static_cast<size_t>(kBoundary - pos % kBoundary);
+      const size_t chunk = std::min(room, n - done);
+      s->encoder.apply(data + done, cipher + done, chunk, &s->fp_plain, &s->fp_cipher);
+      s->out.resend().append(cipher + done, chunk);
+      done += chunk;
+      if (s->sent() % kBoundary == 0) {
+        sessions_.record_boundary(*s);
+        sessions_.trim_boundaries(*s);
+      }
     }
+    sessions_.trim_boundaries(*s);
   }
-  sessions_.trim_boundaries(*s);
   counters_.bytes_out += n;
-  counters_.bytes_held += s->out.held() - held_before;
   sessions_.sync(*s);
   if (s->attached())
     mark_stream_end(*s);
   else
     check_backlog(*s);
+  if (max_bytes_ > 0) evict_for_bytes(0, sessions_.find(id));
 }
 
 void Server::close_session(int id) { free_session(id, Reason::kByApplication); }

@@ -64,6 +64,20 @@ class Server {
   // At most this many sockets in the handshake at once; more are refused.
   // 0: no limit.
   void set_max_handshakes(size_t n) { max_handshakes_ = n; }
+  // The pool's budget: at most `n` sessions, at most `bytes` counted by
+  // footprint(); 0: no limit. A new session or more data that would pass a
+  // cap ends the sessions detached the longest first; with none left, new
+  // sessions are refused.
+  void set_max_sessions(size_t n) { max_sessions_ = n; }
+  void set_max_bytes(uint64_t bytes);
+  // What the pool counts against its byte budget: the bytes its sessions
+  // hold for resending, plus a fixed cost per session and per socket in the
+  // handshake.
+  uint64_t footprint() const;
+  // The application accepted socket `fd` now: its handshake clock starts,
+  // even if it never sends a byte. An fd the pool still knows is taken as
+  // gone first.
+  void socket_opened(int fd);
   void set_clock(ClockFn fn, void *user_data) { clock_.set(fn, user_data); }
   // Events are queued only while enabled.
   void enable_events(bool on) { events_enabled_ = on; }
@@ -86,6 +100,16 @@ class Server {
   friend struct ServerTestPeer;  // tests reach the id counter through it
   class HandshakeHost;
 
+  // A socket the pool did not know: in the handshake from now, unless a cap
+  // refuses it at once (then nullptr).
+  Socket *admit_socket(int fd);
+  // Room for one more session; false if the budget has none left.
+  bool make_room_for_session();
+  // Ends detached sessions, the longest detached first (never `keep`), until
+  // the pool is within its byte budget with `extra` more bytes.
+  void evict_for_bytes(uint64_t extra, const Session *keep);
+  bool over_session_cap() const { return max_sessions_ > 0 && sessions_.size() >= max_sessions_; }
+  bool over_bytes(uint64_t extra) const { return max_bytes_ > 0 && footprint() + extra > max_bytes_; }
   void feed_handshake(int fd, Socket &sock, const uint8_t *data, size_t n);
   void open_session(int fd, Socket &sock, const uint8_t *data, size_t n);
   void resume_session(int fd, Socket &sock, const uint8_t *data, size_t n);
@@ -116,6 +140,8 @@ class Server {
   uint64_t reuse_timeout_ms_ = kDefaultReuseTimeoutMs;
   size_t window_ = kDefaultWindow;
   size_t max_handshakes_ = 0;
+  size_t max_sessions_ = 0;
+  uint64_t max_bytes_ = 0;
   Clock clock_;
   bool events_enabled_ = false;
   PoolCounters counters_;

@@ -11,9 +11,11 @@ size_t FingerprintIndex::home(uint32_t key, uint32_t fp) const {
 }
 
 void FingerprintIndex::rehash(size_t new_slots) {
+  // The new table first: if it cannot be had, the index stays as it was.
+  std::unique_ptr<Entry[]> fresh(new Entry[new_slots]());
   std::unique_ptr<Entry[]> old = std::move(slots_);
   const size_t old_slots = old ? mask_ + 1 : 0;
-  slots_.reset(new Entry[new_slots]());
+  slots_ = std::move(fresh);
   mask_ = new_slots - 1;
   for (size_t k = 0; k < old_slots; ++k) {
     const Entry &e = old[k];

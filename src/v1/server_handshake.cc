@@ -31,6 +31,9 @@ HandshakeStep ServerHandshake::feed(ServerHandshakeHost &host, const uint8_t *da
 }
 
 HandshakeStep ServerHandshake::answer_new(ServerHandshakeHost &host) {
+  // Refused before any work when the session could not be kept anyway.
+  const Reason full = host.admit_new_session();
+  if (full != Reason::kNone) return HandshakeStep::refused(full);
   uint64_t client_public = NewRequest::decode(buf_.data()).client_public;
   if (client_public == 0) client_public = 1;
   const uint64_t private_key = random_nonzero_u64(RandomSide::kServer);

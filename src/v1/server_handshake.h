@@ -27,6 +27,8 @@ class ServerHandshakeHost {
   virtual std::vector<uint8_t> &answer_buffer() = 0;
   // The session `request` names, or none with *why set.
   virtual Target find_session(const ReuseRequest &request, Reason *why) = 0;
+  // kNone if a new session could be made room for, else why not.
+  virtual Reason admit_new_session() = 0;
   // The DH secret of session `id`; false once there is no such session.
   virtual bool session_secret(int id, uint64_t *secret) = 0;
 

@@ -275,6 +275,22 @@ local function check_session(sc)
   local ok, err = pcall(w.pool.set_window, w.pool, 0)
   check(not ok and tostring(err):find("(-1)", 1, true), "set_window(0): " .. tostring(err))
 
+  -- The budget and the accept-time clock, on a pool of their own.
+  do
+    local p = sc.pool()
+    p:set_max_sessions(10)
+    p:set_max_bytes(16777216)
+    p:set_max_handshakes(1)
+    local bad = pcall(p.socket_opened, p, -1)
+    check(not bad, "socket_opened(-1) was accepted")
+    p:socket_opened(30)
+    check(p:poll() == nil, "the first announced socket was refused")
+    p:socket_opened(31) -- over the handshake cap: refused at once
+    local m = p:poll()
+    check(m and m.type == sc.POOL_OUT and m.data == "" and m.id == 31, "no close for the second socket")
+    p:close()
+  end
+
   -- Data sent before the handshake completes waits for it.
   w:client_send(5)
   w:pump(5)

@@ -201,6 +201,23 @@ def check_session(sc, rng):
     else:
         raise Failure("set_window(0) was accepted")
 
+    # The budget and the accept-time clock, on a pool of their own.
+    with sc.Pool() as p:
+        p.set_max_sessions(10)
+        p.set_max_bytes(1 << 24)
+        p.set_max_handshakes(1)
+        try:
+            p.socket_opened(-1)
+        except sc.StableConnError as e:
+            check(e.code == -1, "socket_opened(-1) error code %d" % e.code)
+        else:
+            raise Failure("socket_opened(-1) was accepted")
+        p.socket_opened(30)
+        check(p.poll() is None, "the first announced socket was refused")
+        p.socket_opened(31)  # over the handshake cap: refused at once
+        m = p.poll()
+        check(m is not None and m.is_close and m.id == 31, "no close for the second socket: %r" % (m,))
+
     # Data sent before the handshake completes waits for it.
     w.client_send(5)
     w.pump(5)
