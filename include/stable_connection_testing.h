@@ -4,7 +4,7 @@
  *
  * Keys and challenges normally come from getrandom(). A test that must replay a
  * recorded session byte for byte installs its own source for each side; the
- * library then draws, in order, the values PROTOCOL.md section 7 lists:
+ * library then draws, in order, the values docs/PROTOCOL.md section 7 lists:
  * client: one private key per new-connection handshake;
  * server: private key then challenge for a new connection, one challenge for an
  * accepted reuse request, nothing for a refused one.
