@@ -391,28 +391,36 @@ TEST(FailMalloc, SendThatCannotBeKeptEndsTheSessionWithItsReason) {
 
 uint64_t fixed_random(void *state) { return ++*static_cast<uint64_t *>(state) * 0x9e3779b97f4a7c15ull; }
 
-TEST(FailMalloc, EveryAllocationFailingInTurnLeavesTheLibraryConsistent) {
-  SC_SKIP_WITHOUT_EXCEPTIONS();
+using Lifecycle = void (*)(int64_t fail_at, bool *failure_happened, uint64_t *server_state, uint64_t *client_state);
+
+// Runs `life` once to count its allocations (left in *count), then once more
+// for each of them, failing that one.
+void fail_each_allocation(Lifecycle life, const int64_t *count, const char *name) {
   // Fixed keys: every run makes the same allocations in the same order.
-  uint64_t server_state = 0, client_state = 1u << 20;
+  uint64_t server_state = 0, client_state = 0;
   sc_testing_set_random(SC_RANDOM_SERVER, fixed_random, &server_state);
   sc_testing_set_random(SC_RANDOM_CLIENT, fixed_random, &client_state);
   bool failed = true;
-  lifecycle(0, &failed, &server_state, &client_state);
+  life(0, &failed, &server_state, &client_state);
   ASSERT_FALSE(failed);
-  const int64_t total = g_lifecycle_allocations;
+  const int64_t total = *count;
   ASSERT_GT(total, 10);
-  std::printf("the lifecycle makes %lld allocations; failing each in turn\n", static_cast<long long>(total));
+  std::printf("the %s makes %lld allocations; failing each in turn\n", name, static_cast<long long>(total));
   for (int64_t k = 1; k <= total; ++k) {
-    lifecycle(k, &failed, &server_state, &client_state);
+    life(k, &failed, &server_state, &client_state);
     ASSERT_TRUE(failed) << "allocation " << k << " was never made";
-    if (HasFailure()) {
+    if (::testing::Test::HasFailure()) {
       ADD_FAILURE() << "first failure when allocation " << k << " fails";
       break;
     }
   }
   sc_testing_set_random(SC_RANDOM_SERVER, nullptr, nullptr);
   sc_testing_set_random(SC_RANDOM_CLIENT, nullptr, nullptr);
+}
+
+TEST(FailMalloc, EveryAllocationFailingInTurnLeavesTheLibraryConsistent) {
+  SC_SKIP_WITHOUT_EXCEPTIONS();
+  fail_each_allocation(lifecycle, &g_lifecycle_allocations, "lifecycle");
 }
 
 // With a budget: sockets announced when accepted, a session cap that ends the
@@ -500,25 +508,7 @@ void budget_lifecycle(int64_t fail_at, bool *failure_happened, uint64_t *server_
 
 TEST(FailMalloc, EveryAllocationFailingInTurnWithABudget) {
   SC_SKIP_WITHOUT_EXCEPTIONS();
-  uint64_t server_state = 0, client_state = 1u << 21;
-  sc_testing_set_random(SC_RANDOM_SERVER, fixed_random, &server_state);
-  sc_testing_set_random(SC_RANDOM_CLIENT, fixed_random, &client_state);
-  bool failed = true;
-  budget_lifecycle(0, &failed, &server_state, &client_state);
-  ASSERT_FALSE(failed);
-  const int64_t total = g_budget_allocations;
-  ASSERT_GT(total, 10);
-  std::printf("the budget lifecycle makes %lld allocations; failing each in turn\n", static_cast<long long>(total));
-  for (int64_t k = 1; k <= total; ++k) {
-    budget_lifecycle(k, &failed, &server_state, &client_state);
-    ASSERT_TRUE(failed) << "allocation " << k << " was never made";
-    if (HasFailure()) {
-      ADD_FAILURE() << "first failure when allocation " << k << " fails";
-      break;
-    }
-  }
-  sc_testing_set_random(SC_RANDOM_SERVER, nullptr, nullptr);
-  sc_testing_set_random(SC_RANDOM_CLIENT, nullptr, nullptr);
+  fail_each_allocation(budget_lifecycle, &g_budget_allocations, "budget lifecycle");
 }
 
 }  // namespace
