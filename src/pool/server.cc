@@ -153,12 +153,11 @@ uint64_t Server::footprint() const {
   return counters_.bytes_held + sessions_.size() * kSessionCost + sockets_.handshakes() * kHandshakeCost;
 }
 
-void Server::evict_for_bytes(uint64_t extra, const Session *keep) {
-  Session *s = sessions_.longest_detached();
-  while (s && over_bytes(extra)) {
-    Session *next = SessionTable::next_detached(*s);
-    if (s != keep) free_session(s->id, Reason::kEvicted);
-    s = next;
+void Server::evict_for_bytes(uint64_t extra) {
+  while (over_bytes(extra)) {
+    Session *oldest = sessions_.longest_detached();
+    if (!oldest) return;
+    free_session(oldest->id, Reason::kEvicted);
   }
 }
 
@@ -168,7 +167,7 @@ bool Server::make_room_for_session() {
     if (!oldest) return false;
     free_session(oldest->id, Reason::kEvicted);
   }
-  evict_for_bytes(kSessionCost, nullptr);
+  evict_for_bytes(kSessionCost);
   return !over_bytes(kSessionCost);
 }
 
@@ -180,7 +179,7 @@ Socket *Server::admit_socket(int fd) {
   }
   if (max_bytes_ > 0) {
     // The new socket is counted already.
-    evict_for_bytes(0, nullptr);
+    evict_for_bytes(0);
     if (over_bytes(0)) {
       refuse(fd, Reason::kPoolFull);
       return nullptr;
@@ -406,7 +405,7 @@ void Server::send(int id, const uint8_t *data, size_t n) {
     mark_stream_end(*s);
   else
     check_backlog(*s);
-  if (max_bytes_ > 0) evict_for_bytes(0, sessions_.find(id));
+  if (max_bytes_ > 0) evict_for_bytes(0);
 }
 
 void Server::close_session(int id) { free_session(id, Reason::kByApplication); }

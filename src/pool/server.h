@@ -105,9 +105,9 @@ class Server {
   Socket *admit_socket(int fd);
   // Room for one more session; false if the budget has none left.
   bool make_room_for_session();
-  // Ends detached sessions, the longest detached first (never `keep`), until
-  // the pool is within its byte budget with `extra` more bytes.
-  void evict_for_bytes(uint64_t extra, const Session *keep);
+  // Ends detached sessions, the longest detached first, until the pool is
+  // within its byte budget with `extra` more bytes.
+  void evict_for_bytes(uint64_t extra);
   bool over_session_cap() const { return max_sessions_ > 0 && sessions_.size() >= max_sessions_; }
   bool over_bytes(uint64_t extra) const { return max_bytes_ > 0 && footprint() + extra > max_bytes_; }
   void feed_handshake(int fd, Socket &sock, const uint8_t *data, size_t n);

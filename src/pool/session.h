@@ -46,10 +46,8 @@ struct alignas(64) Session {
   uint64_t detached_at_ms = kNeverDetached;
   // Cold from here on.
   uint64_t skip = 0;           // resent bytes on the new socket that were already received
-  // The session table's list of detached sessions, longest detached first.
-  Session *older = nullptr;
-  Session *newer = nullptr;
-  bool listed = false;
+  // Which detachment this is, in the session table's order; 0 while attached.
+  uint64_t detach_serial = 0;
   // Version 1: fingerprints at positions first_boundary, +256, ...; the
   // session table keeps them and its index in step.
   uint64_t first_boundary = 0;

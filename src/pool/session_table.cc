@@ -36,40 +36,40 @@ void SessionTable::remove(int id) {
   auto it = sessions_.find(id);
   if (it == sessions_.end()) return;
   Session &s = *it->second;
-  unlink(s);
+  on_attached(s);  // no longer counted as detached; its entry goes stale
   for (size_t k = 0; k < s.boundaries.size(); ++k) unindex_boundary(s, k);
   release_slot(s.slot);
   sessions_.erase(it);
 }
 
 void SessionTable::on_detached(Session &s) {
-  unlink(s);
-  s.older = newest_;
-  s.newer = nullptr;
-  if (newest_)
-    newest_->newer = &s;
-  else
-    oldest_ = &s;
-  newest_ = &s;
-  s.listed = true;
-  ++detached_;
+  if (s.detach_serial == 0) ++detached_;
+  s.detach_serial = next_serial_++;
+  detach_order_.push_back({s.id, s.detach_serial});
+  if (detach_order_.size() > 2 * detached_ + 64) {
+    detach_order_.erase_if([this](const std::pair<int, uint64_t> &e) { return stale(e); });
+  }
 }
 
-void SessionTable::on_attached(Session &s) { unlink(s); }
-
-void SessionTable::unlink(Session &s) {
-  if (!s.listed) return;
-  if (s.older)
-    s.older->newer = s.newer;
-  else
-    oldest_ = s.newer;
-  if (s.newer)
-    s.newer->older = s.older;
-  else
-    newest_ = s.older;
-  s.older = s.newer = nullptr;
-  s.listed = false;
+void SessionTable::on_attached(Session &s) {
+  if (s.detach_serial == 0) return;
+  s.detach_serial = 0;
   --detached_;
+}
+
+bool SessionTable::stale(const std::pair<int, uint64_t> &entry) const {
+  const Session *s = find(entry.first);
+  return !s || s->detach_serial != entry.second;
+}
+
+Session *SessionTable::longest_detached() {
+  while (!detach_order_.empty()) {
+    const std::pair<int, uint64_t> front = detach_order_.front();
+    Session *s = find(front.first);
+    if (s && s->detach_serial == front.second) return s;
+    detach_order_.pop_front();
+  }
+  return nullptr;
 }
 
 int SessionTable::take_slot(Session &s) {

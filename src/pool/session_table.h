@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "core/events.h"
@@ -71,8 +72,8 @@ class SessionTable {
   void on_detached(Session &s);  // s has just lost its socket
   void on_attached(Session &s);  // s has a socket again
   size_t detached_count() const { return detached_; }
-  Session *longest_detached() const { return oldest_; }
-  static Session *next_detached(const Session &s) { return s.newer; }
+  // The session detached the longest, or nullptr.
+  Session *longest_detached();
 
   template <typename Visit>
   void for_each(Visit &&visit) const {
@@ -95,14 +96,18 @@ class SessionTable {
   int take_slot(Session &s);
   void release_slot(int slot);
   void unindex_boundary(Session &s, size_t k);  // the k-th recorded boundary
-  void unlink(Session &s);
+  // An entry of the detach order that no longer names a detached session.
+  bool stale(const std::pair<int, uint64_t> &entry) const;
 
   std::unordered_map<int, std::unique_ptr<Session>> sessions_;
   FingerprintIndex index_;  // (boundary, fingerprint) -> slot in hot_
   std::vector<HotRecord> hot_;
   std::vector<int> free_slots_;
-  Session *oldest_ = nullptr;  // detached sessions, linked through older/newer
-  Session *newest_ = nullptr;
+  // (id, detach serial) in the order sessions lost their sockets. Attaching
+  // touches only the session itself: entries it leaves stale are skipped when
+  // read and dropped when they outnumber the live ones.
+  RingQueue<std::pair<int, uint64_t>> detach_order_;
+  uint64_t next_serial_ = 1;
   size_t detached_ = 0;
   int next_id_ = 1;
 };
