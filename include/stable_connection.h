@@ -29,7 +29,7 @@ struct connection_message; /* connectionclient.h */
 #define SC_OK 0
 #define SC_ERR_INVALID_ARGUMENT (-1) /* NULL handle or a value out of range */
 #define SC_ERR_INVALID_STATE (-2)    /* the call is not allowed in the object's current state */
-#define SC_ERR_NO_MEMORY (-3)        /* reserved: no function returns it (see sc_pool_poll) */
+#define SC_ERR_NO_MEMORY (-3)        /* an allocation failed (only where a function says so) */
 #define SC_ERR_NOT_FOUND (-4)        /* no session with that id */
 
 /* Defaults used when the matching setter is never called. */
@@ -112,6 +112,8 @@ SC_EXPORT int sc_pool_set_max_handshakes(struct connection_pool *cp, size_t n) S
  * checks it. Sizing: docs/ROBUSTNESS.md.
  *   SC_OK                    set
  *   SC_ERR_INVALID_ARGUMENT  cp is NULL
+ *   SC_ERR_NO_MEMORY         giving a pool without a budget its first cap
+ *                            needs memory, which was not there; nothing changed
  */
 SC_EXPORT int sc_pool_set_max_sessions(struct connection_pool *cp, size_t n) SC_NOEXCEPT;
 SC_EXPORT int sc_pool_set_max_bytes(struct connection_pool *cp, uint64_t bytes) SC_NOEXCEPT;

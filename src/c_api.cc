@@ -296,16 +296,26 @@ extern "C" SC_EXPORT int sc_pool_set_max_handshakes(struct connection_pool *cp, 
   return SC_OK;
 }
 
+// A pool gains a budget by remembering in which order its sessions detach,
+// which takes memory the first time: without it, nothing changes.
 extern "C" SC_EXPORT int sc_pool_set_max_sessions(struct connection_pool *cp, size_t n) noexcept {
   if (!cp) return SC_ERR_INVALID_ARGUMENT;
-  cp->server.set_max_sessions(n);
-  return SC_OK;
+  SC_TRY {
+    cp->server.set_max_sessions(n);
+    return SC_OK;
+  } SC_CATCH_ALL {
+    return SC_ERR_NO_MEMORY;
+  }
 }
 
 extern "C" SC_EXPORT int sc_pool_set_max_bytes(struct connection_pool *cp, uint64_t bytes) noexcept {
   if (!cp) return SC_ERR_INVALID_ARGUMENT;
-  cp->server.set_max_bytes(bytes);
-  return SC_OK;
+  SC_TRY {
+    cp->server.set_max_bytes(bytes);
+    return SC_OK;
+  } SC_CATCH_ALL {
+    return SC_ERR_NO_MEMORY;
+  }
 }
 
 extern "C" SC_EXPORT int sc_pool_socket_opened(struct connection_pool *cp, int fd) noexcept {

@@ -185,6 +185,35 @@ TEST_F(Budget, SessionCapEndsTheLongestDetachedFirst) {
   }
 }
 
+TEST_F(Budget, ACapSetLaterKnowsWhoDetachedFirst) {
+  connect("a", 3);
+  connect("b", 4);
+  connect("c", 5);
+  for (const char *name : {"a", "b"}) {
+    cp_send(pool, peers[name].id, "x", 1);
+    pump(name);
+  }
+  lose("b");
+  tick(3);
+  lose("a");
+  come_back("a", 6);  // a resumes, then loses its socket again: now b is the oldest
+  tick(3);
+  lose("a");
+  ASSERT_EQ(SC_OK, sc_pool_set_max_sessions(pool, 3));
+  connect("d", 7);
+  EXPECT_EQ(std::vector<int>{peers["b"].id}, closed_ids(SC_REASON_EVICTED));
+  connect("e", 8);
+  EXPECT_EQ((std::vector<int>{peers["b"].id, peers["a"].id}), closed_ids(SC_REASON_EVICTED));
+  // Switched off and on again, the order is rebuilt from what is detached.
+  lose("c");
+  ASSERT_EQ(SC_OK, sc_pool_set_max_sessions(pool, 0));
+  tick(3);
+  lose("d");
+  ASSERT_EQ(SC_OK, sc_pool_set_max_sessions(pool, 3));
+  connect("f", 9);
+  EXPECT_EQ((std::vector<int>{peers["b"].id, peers["a"].id, peers["c"].id}), closed_ids(SC_REASON_EVICTED));
+}
+
 TEST_F(Budget, AResumeNeedsNoRoom) {
   ASSERT_EQ(SC_OK, sc_pool_set_max_sessions(pool, 2));
   connect("a", 3);

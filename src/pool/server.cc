@@ -147,7 +147,15 @@ Server::Message Server::poll(bool with_events) {
 
 // ---------------------------------------------------------------- budget
 
-void Server::set_max_bytes(uint64_t bytes) { max_bytes_ = bytes; }
+void Server::set_max_sessions(size_t n) {
+  sessions_.track_detach_order(n > 0 || max_bytes_ > 0);
+  max_sessions_ = n;
+}
+
+void Server::set_max_bytes(uint64_t bytes) {
+  sessions_.track_detach_order(bytes > 0 || max_sessions_ > 0);
+  max_bytes_ = bytes;
+}
 
 uint64_t Server::footprint() const {
   return counters_.bytes_held + sessions_.size() * kSessionCost + sockets_.handshakes() * kHandshakeCost;

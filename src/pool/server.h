@@ -68,7 +68,7 @@ class Server {
   // footprint(); 0: no limit. A new session or more data that would pass a
   // cap ends the sessions detached the longest first; with none left, new
   // sessions are refused.
-  void set_max_sessions(size_t n) { max_sessions_ = n; }
+  void set_max_sessions(size_t n);
   void set_max_bytes(uint64_t bytes);
   // What the pool counts against its byte budget: the bytes its sessions
   // hold for resending, plus a fixed cost per session and per socket in the

@@ -1,5 +1,6 @@
 #include "pool/session_table.h"
 
+#include <algorithm>
 #include <climits>
 
 #include "base/config.h"
@@ -45,6 +46,7 @@ void SessionTable::remove(int id) {
 void SessionTable::on_detached(Session &s) {
   if (s.detach_serial == 0) ++detached_;
   s.detach_serial = next_serial_++;
+  if (!tracking_) return;
   detach_order_.push_back({s.id, s.detach_serial});
   if (detach_order_.size() > 2 * detached_ + 64) {
     detach_order_.erase_if([this](const std::pair<int, uint64_t> &e) { return stale(e); });
@@ -60,6 +62,25 @@ void SessionTable::on_attached(Session &s) {
 bool SessionTable::stale(const std::pair<int, uint64_t> &entry) const {
   const Session *s = find(entry.first);
   return !s || s->detach_serial != entry.second;
+}
+
+void SessionTable::track_detach_order(bool on) {
+  if (on == tracking_) return;
+  if (!on) {
+    detach_order_.clear();
+    tracking_ = false;
+    return;
+  }
+  // Serials grow with every detachment, so they give the order back.
+  std::vector<std::pair<uint64_t, int>> detached;
+  detached.reserve(detached_);
+  for (const auto &kv : sessions_)
+    if (kv.second->detach_serial != 0) detached.emplace_back(kv.second->detach_serial, kv.first);
+  std::sort(detached.begin(), detached.end());
+  RingQueue<std::pair<int, uint64_t>> order;
+  for (const auto &d : detached) order.push_back({d.second, d.first});
+  std::swap(detach_order_, order);
+  tracking_ = true;
 }
 
 Session *SessionTable::longest_detached() {

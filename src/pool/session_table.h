@@ -72,8 +72,12 @@ class SessionTable {
   void on_detached(Session &s);  // s has just lost its socket
   void on_attached(Session &s);  // s has a socket again
   size_t detached_count() const { return detached_; }
-  // The session detached the longest, or nullptr.
+  // The session detached the longest, or nullptr. Only while the order is
+  // tracked (a pool with a budget): otherwise nullptr.
   Session *longest_detached();
+  // Keeps the detach order from now on (rebuilt from what is detached now),
+  // or stops keeping it; a pool without a budget pays nothing for it.
+  void track_detach_order(bool on);
 
   template <typename Visit>
   void for_each(Visit &&visit) const {
@@ -109,6 +113,7 @@ class SessionTable {
   RingQueue<std::pair<int, uint64_t>> detach_order_;
   uint64_t next_serial_ = 1;
   size_t detached_ = 0;
+  bool tracking_ = false;
   int next_id_ = 1;
 };
 
