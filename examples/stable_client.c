@@ -97,10 +97,18 @@ static int may_kill(void) {
 /* The socket is gone: close it and drop what was waiting for it. The library
  * still holds those bytes and resends them after cc_handshake(). */
 static void lost_socket(void) {
+	/* Reconnect at once after a socket that resumed; after sockets that did
+	 * not, wait longer each time (5 ms doubling up to a second, with jitter),
+	 * so that a server that is busy or out of descriptors is not hammered. */
+	uint64_t wait = 5;
+	int k;
+	for (k = 0; k < C.failed_resumes && wait < 1000; ++k) wait *= 2;
+	if (wait > 1000) wait = 1000;
 	close(C.fd);
 	C.fd = -1;
 	C.out_off = C.out_len = 0;
-	C.reconnect_at = demo_now_ms() + demo_between(&C.rng, 0, 5);
+	C.reconnect_at = demo_now_ms() + (C.failed_resumes == 0 ? demo_between(&C.rng, 0, 5)
+	                                                         : demo_between(&C.rng, wait / 2, wait));
 }
 
 /* Demo: break the socket the way networks do: FIN, RST or a plain close. */
@@ -156,9 +164,10 @@ static void connect_socket(void) {
 	 * and queues a reuse request. */
 	if (C.connects++ > 0) {
 		/* A server that refuses a reuse request just closes the socket, which
-		 * looks like any other failure. After many in a row, give up: the
-		 * connection is dead (cc_recv with size 0 says so); a real client
-		 * would start over with cc_open(). */
+		 * looks like any other failure. After many in a row (about 45 s with
+		 * the waits in lost_socket), give up: the connection is dead (cc_recv
+		 * with size 0 says so); a real client would start over with
+		 * cc_open(). */
 		if (++C.failed_resumes > 50) {
 			fprintf(stderr, "client %" PRIu64 ": %d reconnects in a row did not resume, giving up\n", C.index,
 			        C.failed_resumes - 1);

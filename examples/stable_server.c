@@ -6,6 +6,9 @@
  *
  *   stable_server [--port N] [--window BYTES] [--kill-interval MS] [--seed N]
  *                 [--report-ms MS] [--max-seconds S] [--verbose]
+ *                 [--handshake-timeout MS] [--reuse-timeout MS]
+ *                 [--max-handshakes N] [--max-sessions N] [--max-bytes BYTES]
+ *                 [--log-rate LINES] [--trim-seconds S]
  *
  * It listens on 127.0.0.1 (port 0, the default, picks a free port and prints
  * it), serves the test streams of demo_stream.h to every stable_client, and
@@ -14,29 +17,58 @@
  *
  * How the pieces fit (one struct connection_pool for all clients):
  *
- *   socket readable   read() what is there, cp_recv(cp, fd, buf, n), then
- *                     drain the pool. A new socket needs no announcement.
- *   EOF or error      close(fd) and tell the pool: cp_recv(cp, fd, NULL, 0).
- *                     Any size 0 says so, whatever the buffer, so passing
- *                     read()'s 0 straight on does the same. The session
- *                     detaches and waits for its client.
- *   drain             sc_pool_poll() (or cp_poll()) until POOL_EMPTY, after
- *                     EVERY cp_recv, cp_send and cp_timeout:
- *                       POOL_OUT sz > 0  write to fd m.id (a socket, not a
- *                                        session). What the socket does not
- *                                        take now is kept, in order, and
- *                                        written when it becomes writable.
- *                       POOL_OUT sz == 0 close fd m.id. The pool has forgotten
- *                                        it: do NOT call cp_recv(.., 0) for it.
- *                       POOL_IN          data from session m.id.
- *                       SC_POOL_EVENT    opened/resumed/detached/closed/refused.
- *   to send           cp_send(cp, id, buf, n); to end a session cp_send(.., 0).
- *   once a second     cp_timeout(cp), then drain.
+ *   accept           sc_pool_socket_opened(cp, fd), then drain. The socket's
+ *                    handshake clock starts now, so one that never sends a
+ *                    byte is closed by cp_timeout like any slow handshake.
+ *                    (A legacy server says nothing: the first bytes start the
+ *                    handshake, and a silent socket is never timed out.)
+ *   socket readable  read() what is there, cp_recv(cp, fd, buf, n), drain.
+ *   EOF or error     close(fd) and tell the pool: cp_recv(cp, fd, NULL, 0).
+ *                    Any size 0 says so, whatever the buffer, so passing
+ *                    read()'s 0 straight on does the same. The session
+ *                    detaches and waits for its client.
+ *   drain            sc_pool_poll() (or cp_poll()) until POOL_EMPTY, after
+ *                    EVERY cp_recv, cp_send, cp_timeout and socket_opened:
+ *                      POOL_OUT sz > 0  write to fd m.id (a socket, not a
+ *                                       session). What the socket does not
+ *                                       take now is kept, in order, and
+ *                                       written when it becomes writable.
+ *                      POOL_OUT sz == 0 close fd m.id. The pool has forgotten
+ *                                       it: do NOT call cp_recv(.., 0) for it.
+ *                      POOL_IN          data from session m.id.
+ *                      SC_POOL_EVENT    opened/resumed/detached/closed/refused.
+ *   to send          cp_send(cp, id, buf, n); to end a session cp_send(.., 0).
+ *   periodically     cp_timeout(cp), then drain (here every second, or a
+ *                    quarter of the handshake timeout if that is shorter).
  *
  * Flow control: the pool accepts whatever you cp_send, and keeps it for a
  * detached session until its window overflows (then the session is freed).
  * So, like here, look at sc_pool_session_backlog() plus your own unwritten
  * bytes before producing more.
+ *
+ * Under attack. Version 1 sessions are not authenticated, so anyone who can
+ * reach the port can open sessions, hold sockets and send garbage. What keeps
+ * this server serving its real clients, each of which a production server
+ * needs as well:
+ *   - the pool's defences, all options here with defaults a real server can
+ *     start from: a short handshake timeout, a reuse timeout, a cap on sockets
+ *     in the handshake, a session cap and a byte budget (when full, the pool
+ *     ends the sessions detached the longest first, and only then refuses new
+ *     ones); see docs/ROBUSTNESS.md for sizing;
+ *   - the descriptor limit raised to its hard maximum at start, and a reserve
+ *     descriptor: out of descriptors (EMFILE, ENFILE), the server closes the
+ *     reserve, accepts the waiting connection, closes it, and opens the
+ *     reserve again. Without it the listener stays readable and a
+ *     level-triggered loop spins at full CPU doing nothing. If even the
+ *     reserve cannot be had, the listener is paused for a moment;
+ *   - per-session state in a hash table and a list of the sessions that
+ *     stream, so that the cost of a loop turn follows the live sessions, not
+ *     every id ever issued;
+ *   - log lines limited per kind and per second (--log-rate), with a count of
+ *     what was left out;
+ *   - glibc keeps freed memory for reuse, so after a flood the resident size
+ *     stays high although nothing leaked; malloc_trim() every --trim-seconds
+ *     (when sessions were freed) gives it back to the system.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -46,20 +78,25 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "connectionserver.h"
 #include "connectionclient.h" /* stable_connection.h names both message structs */
 #include "stable_connection.h"
 #include "demo_stream.h"
 
-/* One per open socket, indexed by fd. */
+/* One per open socket, indexed by fd (so bounded by the descriptor limit). */
 struct conn {
 	int open;
 	unsigned gen;   /* bumped at each close, so stale epoll events are ignored */
@@ -71,35 +108,53 @@ struct conn {
 	size_t out_off, out_len, out_cap;
 };
 
-/* One per session, indexed by id: the demo's view of the two streams. */
+/* One per live session, from SESSION_OPENED to SESSION_CLOSED: the demo's
+ * view of the two streams. */
 struct session {
-	int live, fd;
+	int id, fd;
+	long stream_slot; /* index in S.streams, -1 when not streaming */
 	unsigned char hdr[DEMO_HEADER_SIZE];
 	size_t hdr_len;
 	uint64_t index, size, c2s_key, s2c_key;
 	uint64_t c2s_pos, c2s_hash, c2s_bad; /* received and checked */
 	uint64_t s2c_pos, s2c_hash;          /* sent */
 	uint64_t s2c_confirmed;              /* received by the client, as of its last reuse */
-	int trailer_sent, bye, ended;
+	int trailer_sent, bye, ended, foreign;
 	uint64_t kill_at;
 };
 
+/* Log kinds, each limited to --log-rate lines a second. */
+enum { LOG_ACCEPT, LOG_REFUSED, LOG_CLOSED, LOG_FOREIGN, LOG_MISMATCH, LOG_OTHER, LOG_KINDS };
+static const char *const log_kind_name[LOG_KINDS] = {"accept", "refused", "closed", "foreign", "mismatch",
+                                                     "other"};
+
 static struct {
 	struct connection_pool *cp;
-	int ep, listener, sigfd;
+	int ep, listener, sigfd, reserve;
+	int listener_paused;
+	uint64_t listener_resume_at;
 	struct conn *conns;
 	int nconns;
-	struct session *sess;
-	int nsess;
+	/* Sessions: an open-addressing table by id, and the streaming ones in a
+	 * dense array that the loop walks. */
+	struct session **tab;
+	size_t tab_cap, tab_len;
+	struct session **streams;
+	size_t nstreams, streams_cap;
 	int *dropq; /* fds to close after the current drain */
 	int ndrop;
+	int *endq; /* sessions to end after the current drain */
+	size_t nend, end_cap;
 	struct demo_rng rng;
 	uint64_t window, kill_mean, cap, chunk_max;
 	int verbose;
+	/* Logs. */
+	uint64_t log_rate, log_second;
+	uint64_t log_printed[LOG_KINDS], log_suppressed[LOG_KINDS], log_suppressed_total;
 	/* Totals. */
-	uint64_t c2s, s2c, opened, reuses, detaches, refused, resent;
+	uint64_t c2s, s2c, opened, reuses, detaches, refused, resent, freed_since_trim;
 	uint64_t closed[SC_REASON_MAX + 1];
-	uint64_t kills, kills_resend, mismatches, accepted;
+	uint64_t kills, kills_resend, mismatches, accepted, shed, foreign;
 } S;
 
 #define TAG_LISTENER UINT64_MAX
@@ -112,21 +167,136 @@ static void die(const char *what) {
 	exit(2);
 }
 
+static void *xrealloc(void *p, size_t n) {
+	p = realloc(p, n);
+	if (!p) die("realloc");
+	return p;
+}
+
+/* ---------------------------------------------------------------- logs */
+
+/* A log line of `kind`, unless that kind already printed --log-rate lines in
+ * this second; what is left out is counted and reported once a second. */
+static void log_roll(uint64_t now) {
+	uint64_t second = now / 1000;
+	int k;
+	if (second == S.log_second) return;
+	for (k = 0; k < LOG_KINDS; ++k) {
+		if (S.log_suppressed[k])
+			printf("server: %" PRIu64 " more '%s' lines left out\n", S.log_suppressed[k], log_kind_name[k]);
+		S.log_suppressed[k] = S.log_printed[k] = 0;
+	}
+	S.log_second = second;
+}
+
+static void log_line(int kind, const char *fmt, ...) {
+	va_list ap;
+	log_roll(demo_now_ms());
+	if (S.log_printed[kind] >= S.log_rate) {
+		++S.log_suppressed[kind];
+		++S.log_suppressed_total;
+		return;
+	}
+	++S.log_printed[kind];
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+}
+
+/* ---------------------------------------------------------------- sessions */
+
+static size_t tab_slot(int id) { return ((uint32_t)id * 2654435761u) & (S.tab_cap - 1); }
+
+static struct session *session_find(int id) {
+	size_t i;
+	if (S.tab_cap == 0) return NULL;
+	for (i = tab_slot(id); S.tab[i]; i = (i + 1) & (S.tab_cap - 1))
+		if (S.tab[i]->id == id) return S.tab[i];
+	return NULL;
+}
+
+static void tab_put(struct session *s) {
+	size_t i = tab_slot(s->id);
+	while (S.tab[i]) i = (i + 1) & (S.tab_cap - 1);
+	S.tab[i] = s;
+}
+
+static struct session *session_new(int id) {
+	struct session *s = calloc(1, sizeof *s);
+	if (!s) die("calloc");
+	s->id = id;
+	s->fd = -1;
+	s->stream_slot = -1;
+	if (2 * (S.tab_len + 1) > S.tab_cap) { /* at most half full */
+		struct session **old = S.tab;
+		size_t i, n = S.tab_cap;
+		S.tab_cap = n ? 2 * n : 64;
+		S.tab = calloc(S.tab_cap, sizeof *S.tab);
+		if (!S.tab) die("calloc");
+		for (i = 0; i < n; ++i)
+			if (old[i]) tab_put(old[i]);
+		free(old);
+	}
+	tab_put(s);
+	++S.tab_len;
+	return s;
+}
+
+static void stream_add(struct session *s) {
+	if (S.nstreams == S.streams_cap) {
+		S.streams_cap = S.streams_cap ? 2 * S.streams_cap : 64;
+		S.streams = xrealloc(S.streams, S.streams_cap * sizeof *S.streams);
+	}
+	s->stream_slot = (long)S.nstreams;
+	S.streams[S.nstreams++] = s;
+}
+
+static void stream_remove(struct session *s) {
+	size_t i = (size_t)s->stream_slot;
+	if (s->stream_slot < 0) return;
+	S.streams[i] = S.streams[--S.nstreams];
+	S.streams[i]->stream_slot = (long)i;
+	s->stream_slot = -1;
+}
+
+/* Forgets a session: out of the stream list, out of the table (closing the
+ * gap it leaves so that every other id stays reachable), freed. */
+static void session_free(struct session *s) {
+	size_t i, j, mask = S.tab_cap - 1;
+	stream_remove(s);
+	for (i = tab_slot(s->id); S.tab[i] != s; i = (i + 1) & mask) {
+	}
+	S.tab[i] = NULL;
+	for (j = (i + 1) & mask; S.tab[j]; j = (j + 1) & mask) {
+		size_t home = tab_slot(S.tab[j]->id);
+		/* Move the entry back into the gap unless its home lies after the gap,
+		 * up to where it sits (cyclically). */
+		int stays = i <= j ? (i < home && home <= j) : (i < home || home <= j);
+		if (!stays) {
+			S.tab[i] = S.tab[j];
+			S.tab[j] = NULL;
+			i = j;
+		}
+	}
+	--S.tab_len;
+	free(s);
+	++S.freed_since_trim;
+}
+
+/* Ends a session after the current drain (not from inside the poll loop). */
+static void session_end_later(int id) {
+	if (S.nend == S.end_cap) {
+		S.end_cap = S.end_cap ? 2 * S.end_cap : 64;
+		S.endq = xrealloc(S.endq, S.end_cap * sizeof *S.endq);
+	}
+	S.endq[S.nend++] = id;
+}
+
 static uint64_t kill_delay(void) { /* demo: uniform, mean kill_mean */
 	return demo_between(&S.rng, 0, 2 * S.kill_mean);
 }
 
-static struct session *session_get(int id) {
-	if (id >= S.nsess) {
-		int n = S.nsess ? S.nsess : 64;
-		while (n <= id) n *= 2;
-		S.sess = realloc(S.sess, (size_t)n * sizeof *S.sess);
-		if (!S.sess) die("realloc");
-		memset(S.sess + S.nsess, 0, (size_t)(n - S.nsess) * sizeof *S.sess);
-		S.nsess = n;
-	}
-	return &S.sess[id];
-}
+/* ---------------------------------------------------------------- sockets */
 
 static void epoll_set(int fd, int op, uint32_t events) {
 	struct epoll_event ev;
@@ -136,14 +306,51 @@ static void epoll_set(int fd, int op, uint32_t events) {
 	if (epoll_ctl(S.ep, op, fd, &ev) < 0) die("epoll_ctl");
 }
 
-/* ---------------------------------------------------------------- sockets */
+static void listener_watch(int on) {
+	struct epoll_event ev;
+	memset(&ev, 0, sizeof ev);
+	ev.events = EPOLLIN;
+	ev.data.u64 = TAG_LISTENER;
+	if (epoll_ctl(S.ep, on ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, S.listener, &ev) < 0) die("epoll_ctl");
+	S.listener_paused = !on;
+}
+
+/* Out of descriptors: take the waiting connection with the reserve's slot and
+ * close it, so that the listener stops being readable. Returns 0 if the
+ * listener had to be paused instead. */
+static int shed_one(void) {
+	int fd;
+	if (S.reserve >= 0) {
+		close(S.reserve);
+		S.reserve = -1;
+	}
+	fd = accept4(S.listener, NULL, NULL, SOCK_CLOEXEC);
+	if (fd >= 0) {
+		close(fd);
+		++S.shed;
+	}
+	S.reserve = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0 && S.reserve >= 0) return 1;
+	/* Not even the reserve: wait a little for descriptors to come back. */
+	log_line(LOG_ACCEPT, "server: out of descriptors, listener paused for 100 ms\n");
+	listener_watch(0);
+	S.listener_resume_at = demo_now_ms() + 100;
+	return 0;
+}
 
 static void accept_all(void) {
-	for (;;) {
+	int k;
+	for (k = 0; k < 256; ++k) { /* bounded: sockets already open get their turn too */
 		int fd = accept4(S.listener, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC), one = 1;
 		if (fd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED) continue;
-			if (errno != EAGAIN && errno != EWOULDBLOCK) perror("accept");
+			if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+				log_line(LOG_ACCEPT, "server: accept: %s; shedding connections\n", strerror(errno));
+				if (!shed_one()) return;
+				continue;
+			}
+			log_line(LOG_ACCEPT, "server: accept: %s\n", strerror(errno));
 			return;
 		}
 		/* Handshake messages are small: do not let Nagle hold them back. */
@@ -151,9 +358,8 @@ static void accept_all(void) {
 		if (fd >= S.nconns) {
 			int n = S.nconns ? S.nconns : 256;
 			while (n <= fd) n *= 2;
-			S.conns = realloc(S.conns, (size_t)n * sizeof *S.conns);
-			S.dropq = realloc(S.dropq, (size_t)n * sizeof *S.dropq);
-			if (!S.conns || !S.dropq) die("realloc");
+			S.conns = xrealloc(S.conns, (size_t)n * sizeof *S.conns);
+			S.dropq = xrealloc(S.dropq, (size_t)n * sizeof *S.dropq);
 			memset(S.conns + S.nconns, 0, (size_t)(n - S.nconns) * sizeof *S.conns);
 			S.nconns = n;
 		}
@@ -161,7 +367,17 @@ static void accept_all(void) {
 		S.conns[fd].session = 0;
 		epoll_set(fd, EPOLL_CTL_ADD, EPOLLIN);
 		++S.accepted;
-		/* Nothing to tell the pool: the first bytes start a handshake. */
+		/* Start the socket's handshake clock. The pool may refuse it at once
+		 * (handshake cap, budget): the drain then closes it. */
+		if (sc_pool_socket_opened(S.cp, fd) != SC_OK) {
+			log_line(LOG_ACCEPT, "server: no memory to record a new socket\n");
+			epoll_ctl(S.ep, EPOLL_CTL_DEL, fd, NULL);
+			close(fd);
+			S.conns[fd].open = 0;
+			++S.conns[fd].gen;
+			continue;
+		}
+		drain();
 	}
 }
 
@@ -198,7 +414,7 @@ static size_t conn_pending(int fd) {
 static void conn_write(int fd, const char *p, size_t n) {
 	struct conn *c;
 	if (fd < 0 || fd >= S.nconns || !S.conns[fd].open) {
-		fprintf(stderr, "server: output for fd %d, which is not open\n", fd);
+		log_line(LOG_OTHER, "server: output for fd %d, which is not open\n", fd);
 		return;
 	}
 	c = &S.conns[fd];
@@ -219,8 +435,7 @@ static void conn_write(int fd, const char *p, size_t n) {
 	if (c->out_len + n > c->out_cap) {
 		size_t cap = c->out_cap ? c->out_cap : 4096;
 		while (cap < c->out_len + n) cap *= 2;
-		c->out = realloc(c->out, cap);
-		if (!c->out) die("realloc");
+		c->out = xrealloc(c->out, cap);
 		c->out_cap = cap;
 	}
 	memcpy(c->out + c->out_len, p, n);
@@ -244,6 +459,12 @@ static void conn_flush(int fd) {
 			return;
 		}
 		c->out_off += (size_t)w;
+	}
+	/* A socket that once took a burst keeps no big buffer afterwards. */
+	if (c->out_cap > 65536) {
+		free(c->out);
+		c->out = NULL;
+		c->out_cap = 0;
 	}
 	c->out_off = c->out_len = 0;
 	c->want_out = 0;
@@ -284,21 +505,31 @@ static void conn_readable(int fd) {
 /* ---------------------------------------------------------------- the demo streams */
 
 static void session_data(int id, const unsigned char *p, size_t n) {
-	struct session *s = session_get(id);
+	struct session *s = session_find(id);
+	if (!s) {
+		log_line(LOG_OTHER, "server: data for session %d, which is not open\n", id);
+		return;
+	}
+	if (s->foreign) return; /* being ended */
 	while (n > 0 && s->hdr_len < DEMO_HEADER_SIZE) {
 		s->hdr[s->hdr_len++] = *p++;
 		--n;
 		if (s->hdr_len == DEMO_HEADER_SIZE) {
 			if (memcmp(s->hdr, DEMO_HEADER_MAGIC, 8) != 0) {
-				fprintf(stderr, "server: session %d: not a demo client\n", id);
-				++S.mismatches;
-				s->c2s_bad = 1;
+				/* Not a demo client. A real server ends a session that does
+				 * not speak its application protocol, and counts it. */
+				log_line(LOG_FOREIGN, "server: session %d: not a demo client, ending it\n", id);
+				++S.foreign;
+				s->foreign = 1;
+				session_end_later(id);
+				return;
 			}
 			s->index = demo_get64(s->hdr + 8);
 			s->c2s_key = demo_stream_key(demo_get64(s->hdr + 16), DEMO_DIR_C2S);
 			s->s2c_key = demo_stream_key(demo_get64(s->hdr + 16), DEMO_DIR_S2C);
 			s->size = demo_get64(s->hdr + 24);
 			s->c2s_hash = s->s2c_hash = DEMO_HASH_INIT;
+			stream_add(s);
 		}
 	}
 	if (n > 0 && s->c2s_pos < s->size) {
@@ -307,8 +538,8 @@ static void session_data(int id, const unsigned char *p, size_t n) {
 		if (bad < k && s->c2s_bad == 0) {
 			s->c2s_bad = s->c2s_pos + bad + 1;
 			++S.mismatches;
-			fprintf(stderr, "server: MISMATCH: client %" PRIu64 " (session %d), byte %" PRIu64 "\n",
-			        s->index, id, s->c2s_pos + bad);
+			log_line(LOG_MISMATCH, "server: MISMATCH: client %" PRIu64 " (session %d), byte %" PRIu64 "\n",
+			         s->index, id, s->c2s_pos + bad);
 		}
 		s->c2s_hash = demo_hash(s->c2s_hash, p, k);
 		s->c2s_pos += k;
@@ -318,7 +549,7 @@ static void session_data(int id, const unsigned char *p, size_t n) {
 	}
 	if (n > 0) {
 		if (n != 1 || p[0] != DEMO_BYE || s->bye) {
-			fprintf(stderr, "server: session %d: %zu bytes past the end of its stream\n", id, n);
+			log_line(LOG_MISMATCH, "server: session %d: %zu bytes past the end of its stream\n", id, n);
 			++S.mismatches;
 		}
 		s->bye = 1;
@@ -329,9 +560,7 @@ static void on_event(const struct sc_pool_event *ev) {
 	struct session *s;
 	switch (ev->type) {
 	case SC_EVENT_SESSION_OPENED:
-		s = session_get(ev->id);
-		memset(s, 0, sizeof *s);
-		s->live = 1;
+		s = session_new(ev->id);
 		s->fd = ev->fd;
 		s->kill_at = demo_now_ms() + kill_delay();
 		S.conns[ev->fd].session = ev->id;
@@ -339,12 +568,13 @@ static void on_event(const struct sc_pool_event *ev) {
 		if (S.verbose) printf("session %d opened on fd %d\n", ev->id, ev->fd);
 		break;
 	case SC_EVENT_SESSION_RESUMED:
-		s = session_get(ev->id);
-		s->fd = ev->fd;
-		s->kill_at = demo_now_ms() + kill_delay();
-		S.conns[ev->fd].session = ev->id;
+		s = session_find(ev->id);
 		++S.reuses;
 		S.resent += ev->resent_bytes;
+		S.conns[ev->fd].session = ev->id;
+		if (!s) break;
+		s->fd = ev->fd;
+		s->kill_at = demo_now_ms() + kill_delay();
 		/* What the pool resends is what the client missed: so it had the rest. */
 		s->s2c_confirmed = s->s2c_pos - ev->resent_bytes;
 		if (S.verbose)
@@ -357,21 +587,19 @@ static void on_event(const struct sc_pool_event *ev) {
 		}
 		break;
 	case SC_EVENT_SESSION_DETACHED:
-		session_get(ev->id)->fd = -1;
+		if ((s = session_find(ev->id)) != NULL) s->fd = -1;
 		++S.detaches;
 		if (S.verbose) printf("session %d detached from fd %d\n", ev->id, ev->fd);
 		break;
 	case SC_EVENT_SESSION_CLOSED:
-		s = session_get(ev->id);
-		s->live = 0;
-		s->fd = -1;
+		if ((s = session_find(ev->id)) != NULL) session_free(s);
 		if (ev->reason >= 0 && ev->reason <= SC_REASON_MAX) ++S.closed[ev->reason];
 		if (S.verbose || ev->reason != SC_REASON_BY_APPLICATION)
-			printf("session %d closed: %s\n", ev->id, sc_reason_string(ev->reason));
+			log_line(LOG_CLOSED, "session %d closed: %s\n", ev->id, sc_reason_string(ev->reason));
 		break;
 	case SC_EVENT_HANDSHAKE_REFUSED:
 		++S.refused;
-		printf("handshake on fd %d refused: %s\n", ev->fd, sc_reason_string(ev->reason));
+		log_line(LOG_REFUSED, "handshake on fd %d refused: %s\n", ev->fd, sc_reason_string(ev->reason));
 		break;
 	}
 }
@@ -396,9 +624,10 @@ static void drain(void) {
 				exit(2);
 			}
 		}
-		/* Sockets that failed (or that the demo breaks) are closed only now,
-		 * outside the loop above, and each close is reported to the pool. */
-		if (S.ndrop == 0) return;
+		/* Sockets that failed (or that the demo breaks), and sessions to end,
+		 * are dealt with only now, outside the loop above: each close is
+		 * reported to the pool, each end is a cp_send of size 0. */
+		if (S.ndrop == 0 && S.nend == 0) return;
 		while (S.ndrop > 0) {
 			int fd = S.dropq[--S.ndrop];
 			if (!S.conns[fd].open) continue;
@@ -409,24 +638,29 @@ static void drain(void) {
 				conn_drop(fd);
 			}
 		}
+		while (S.nend > 0) cp_send(S.cp, S.endq[--S.nend], NULL, 0);
 	}
 }
 
-/* Produces server->client data for every session that has room for it, at
- * most S.cap bytes each per turn of the event loop, so that reading keeps up. */
+/* Produces server->client data for every streaming session that has room for
+ * it, at most S.cap bytes each per turn of the event loop, so that reading
+ * keeps up. Walks only the sessions that stream, not every id. */
 static void pump(void) {
-	int id;
-	for (id = 1; id < S.nsess; ++id) {
-		struct session *s = &S.sess[id];
+	size_t i;
+	for (i = 0; i < S.nstreams; ++i) {
+		struct session *s = S.streams[i];
+		int id = s->id;
 		uint64_t budget = S.cap;
-		if (!s->live || s->hdr_len < DEMO_HEADER_SIZE || s->ended) continue;
+		if (s->ended) continue;
 		if (s->bye) { /* the client is done: end the session, the pool closes its socket */
 			s->ended = 1;
 			cp_send(S.cp, id, NULL, 0);
 			drain();
+			/* The session is freed by now, and another one moved into slot i. */
+			--i;
 			continue;
 		}
-		while (s->live && s->s2c_pos < s->size && budget > 0) {
+		while (s->s2c_pos < s->size && budget > 0) {
 			static unsigned char buf[32768];
 			uint64_t backlog = 0;
 			size_t n;
@@ -447,9 +681,13 @@ static void pump(void) {
 			budget = budget > n ? budget - n : 0;
 			cp_send(S.cp, id, (const char *)buf, n);
 			drain();
-			s = &S.sess[id];
+			if (session_find(id) != s) break; /* closed meanwhile (backlog, eviction) */
 		}
-		if (s->live && !s->trailer_sent && s->s2c_pos == s->size && s->c2s_pos == s->size) {
+		if (session_find(id) != s) {
+			if (i < S.nstreams && S.streams[i] != s) --i; /* slot i holds another one now */
+			continue;
+		}
+		if (!s->trailer_sent && s->s2c_pos == s->size && s->c2s_pos == s->size) {
 			unsigned char t[DEMO_TRAILER_SIZE];
 			memcpy(t, DEMO_TRAILER_MAGIC, 8);
 			demo_put64(t + 8, s->c2s_pos);
@@ -459,6 +697,7 @@ static void pump(void) {
 			s->trailer_sent = 1;
 			cp_send(S.cp, id, (const char *)t, sizeof t);
 			drain();
+			if (i < S.nstreams && S.streams[i] != s) --i;
 		}
 	}
 }
@@ -468,14 +707,15 @@ static void pump(void) {
  * the trailer (so that the end of the session is orderly). */
 static uint64_t kill_due(uint64_t now) {
 	uint64_t next = UINT64_MAX;
-	int id;
-	for (id = 1; id < S.nsess && S.kill_mean; ++id) {
-		struct session *s = &S.sess[id];
-		if (!s->live || s->fd < 0 || s->c2s_pos == 0 || s->trailer_sent) continue;
+	size_t i;
+	for (i = 0; i < S.nstreams && S.kill_mean; ++i) {
+		struct session *s = S.streams[i];
+		if (s->fd < 0 || s->c2s_pos == 0 || s->trailer_sent) continue;
 		if (now >= s->kill_at) {
 			++S.kills;
 			conn_kill(s->fd);
 			drain(); /* the pool reports the session detached */
+			if (i < S.nstreams && S.streams[i] != s) --i;
 		} else if (s->kill_at < next) {
 			next = s->kill_at;
 		}
@@ -490,27 +730,52 @@ static void print_totals(const char *tag) {
 	printf("%s c2s=%" PRIu64 " s2c=%" PRIu64 " accepted=%" PRIu64 " opened=%" PRIu64 " reuses=%" PRIu64
 	       " detaches=%" PRIu64 " refused=%" PRIu64 " resent=%" PRIu64 " kills=%" PRIu64
 	       " kills_resend=%" PRIu64 " closed_app=%" PRIu64 " closed_expired=%" PRIu64
-	       " closed_backlog=%" PRIu64 " open=%" PRIu64 " mismatches=%" PRIu64 "\n",
+	       " closed_backlog=%" PRIu64 " closed_evicted=%" PRIu64 " refused_pool_full=%" PRIu64
+	       " refused_timed_out=%" PRIu64 " refused_handshakes=%" PRIu64 " shed=%" PRIu64 " foreign=%" PRIu64
+	       " open=%" PRIu64 " detached=%" PRIu64 " handshakes=%" PRIu64 " budgeted=%" PRIu64
+	       " log_suppressed=%" PRIu64 " mismatches=%" PRIu64 "\n",
 	       tag, S.c2s, S.s2c, S.accepted, S.opened, S.reuses, S.detaches, S.refused, st.bytes_resent,
 	       S.kills, S.kills_resend, S.closed[SC_REASON_BY_APPLICATION], S.closed[SC_REASON_EXPIRED],
-	       S.closed[SC_REASON_BACKLOG], st.sessions_open, S.mismatches);
+	       S.closed[SC_REASON_BACKLOG], st.closed_evicted, st.refused_pool_full, st.refused_timed_out,
+	       st.refused_too_many_handshakes, S.shed, S.foreign, st.sessions_open, st.sessions_detached,
+	       st.handshakes_pending, st.bytes_budgeted, S.log_suppressed_total, S.mismatches);
 	fflush(stdout);
 }
 
 static void usage(void) {
-	fprintf(stderr, "usage: stable_server [--port N] [--window BYTES] [--kill-interval MS] [--seed N]\n"
-	                "                     [--report-ms MS] [--max-seconds S] [--verbose]\n");
+	fprintf(stderr,
+	        "usage: stable_server [--port N] [--window BYTES] [--kill-interval MS] [--seed N]\n"
+	        "                     [--report-ms MS] [--max-seconds S] [--verbose]\n"
+	        "                     [--handshake-timeout MS] [--reuse-timeout MS] [--max-handshakes N]\n"
+	        "                     [--max-sessions N] [--max-bytes BYTES] [--log-rate LINES]\n"
+	        "                     [--trim-seconds S]\n"
+	        "  defaults: --handshake-timeout 5000 --reuse-timeout 120000 --max-handshakes 4096\n"
+	        "            --max-sessions 20000 --max-bytes 800M --log-rate 20 --trim-seconds 10\n"
+	        "  (0 turns a cap, the reuse timeout or trimming off)\n");
 	exit(2);
+}
+
+/* Every descriptor the hard limit allows: each client needs one. */
+static void raise_fd_limit(void) {
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0) perror("setrlimit");
+	}
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) printf("descriptors: %llu\n", (unsigned long long)rl.rlim_cur);
 }
 
 int main(int argc, char **argv) {
 	uint64_t port = 0, seed = 1, report_ms = 0, max_seconds = 0, now, start, next_timeout, next_report;
+	uint64_t handshake_timeout = 5000, reuse_timeout = 120000, max_handshakes = 4096, max_sessions = 20000;
+	uint64_t max_bytes = 800ull * 1024 * 1024, trim_seconds = 10, next_trim, tick;
 	struct sockaddr_in addr;
 	socklen_t alen = sizeof addr;
 	sigset_t sigs;
 	int i, one = 1, buf, stop = 0, status;
 
 	S.window = 1024 * 1024;
+	S.log_rate = 20;
 	for (i = 1; i < argc; ++i) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (!strcmp(a, "--verbose")) { S.verbose = 1; continue; }
@@ -522,18 +787,38 @@ int main(int argc, char **argv) {
 		else if (!strcmp(a, "--seed")) seed = strtoull(v, NULL, 0);
 		else if (!strcmp(a, "--report-ms")) report_ms = strtoull(v, NULL, 10);
 		else if (!strcmp(a, "--max-seconds")) max_seconds = strtoull(v, NULL, 10);
+		else if (!strcmp(a, "--handshake-timeout")) handshake_timeout = strtoull(v, NULL, 10);
+		else if (!strcmp(a, "--reuse-timeout")) reuse_timeout = strtoull(v, NULL, 10);
+		else if (!strcmp(a, "--max-handshakes")) max_handshakes = strtoull(v, NULL, 10);
+		else if (!strcmp(a, "--max-sessions")) max_sessions = strtoull(v, NULL, 10);
+		else if (!strcmp(a, "--max-bytes")) { if (demo_parse_size(v, &max_bytes)) usage(); }
+		else if (!strcmp(a, "--log-rate")) S.log_rate = strtoull(v, NULL, 10);
+		else if (!strcmp(a, "--trim-seconds")) trim_seconds = strtoull(v, NULL, 10);
 		else usage();
 	}
+	if (handshake_timeout == 0) usage();
 	S.rng.s = seed;
 	S.cap = demo_send_cap(S.window);
 	S.chunk_max = demo_chunk_max(S.window);
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	raise_fd_limit();
+	/* The reserve descriptor, given up for a moment when the others run out. */
+	S.reserve = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (S.reserve < 0) die("open /dev/null");
 
-	/* The pool: a resend window per session, and events for the log. */
+	/* The pool: a resend window per session, its defences, events for the log. */
 	S.cp = cp_new();
 	if (!S.cp) die("cp_new");
 	if (sc_pool_set_window(S.cp, (size_t)S.window) != SC_OK) {
 		fprintf(stderr, "server: window %" PRIu64 " out of range\n", S.window);
+		return 2;
+	}
+	if (sc_pool_set_handshake_timeout(S.cp, handshake_timeout) != SC_OK ||
+	    sc_pool_set_reuse_timeout(S.cp, reuse_timeout) != SC_OK ||
+	    sc_pool_set_max_handshakes(S.cp, (size_t)max_handshakes) != SC_OK ||
+	    sc_pool_set_max_sessions(S.cp, (size_t)max_sessions) != SC_OK ||
+	    sc_pool_set_max_bytes(S.cp, max_bytes) != SC_OK) {
+		fprintf(stderr, "server: could not set the pool's defences\n");
 		return 2;
 	}
 	sc_pool_enable_events(S.cp, 1);
@@ -551,7 +836,7 @@ int main(int argc, char **argv) {
 	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	addr.sin_port = htons((uint16_t)port);
 	if (bind(S.listener, (struct sockaddr *)&addr, sizeof addr) < 0) die("bind");
-	if (listen(S.listener, 128) < 0) die("listen");
+	if (listen(S.listener, SOMAXCONN) < 0) die("listen");
 	if (getsockname(S.listener, (struct sockaddr *)&addr, &alen) < 0) die("getsockname");
 	printf("listening 127.0.0.1 port=%u\n", (unsigned)ntohs(addr.sin_port));
 
@@ -563,19 +848,23 @@ int main(int argc, char **argv) {
 	S.sigfd = signalfd(-1, &sigs, SFD_NONBLOCK | SFD_CLOEXEC);
 	S.ep = epoll_create1(EPOLL_CLOEXEC);
 	if (S.sigfd < 0 || S.ep < 0) die("signalfd/epoll_create1");
+	listener_watch(1);
 	{
 		struct epoll_event ev;
 		memset(&ev, 0, sizeof ev);
 		ev.events = EPOLLIN;
-		ev.data.u64 = TAG_LISTENER;
-		if (epoll_ctl(S.ep, EPOLL_CTL_ADD, S.listener, &ev) < 0) die("epoll_ctl");
 		ev.data.u64 = TAG_SIGNAL;
 		if (epoll_ctl(S.ep, EPOLL_CTL_ADD, S.sigfd, &ev) < 0) die("epoll_ctl");
 	}
 
+	/* cp_timeout often enough that a handshake never outlives its timeout by
+	 * more than a quarter of it. */
+	tick = handshake_timeout / 4 < 1000 ? handshake_timeout / 4 : 1000;
+	if (tick == 0) tick = 1;
 	start = now = demo_now_ms();
-	next_timeout = now + 1000;
+	next_timeout = now + tick;
 	next_report = report_ms ? now + report_ms : UINT64_MAX;
+	next_trim = trim_seconds ? now + trim_seconds * 1000 : UINT64_MAX;
 	while (!stop) {
 		struct epoll_event evs[64];
 		uint64_t next = next_timeout, wait;
@@ -585,8 +874,20 @@ int main(int argc, char **argv) {
 		if (now >= next_timeout) { /* the pool's timers: handshake and reuse timeouts */
 			cp_timeout(S.cp);
 			drain();
-			next_timeout = now + 1000;
+			next_timeout = now + tick;
 		}
+		if (S.listener_paused && now >= S.listener_resume_at) {
+			if (S.reserve < 0) S.reserve = open("/dev/null", O_RDONLY | O_CLOEXEC);
+			listener_watch(1);
+		}
+		if (now >= next_trim) {
+#ifdef __GLIBC__
+			if (S.freed_since_trim > 0) malloc_trim(0); /* give freed memory back */
+#endif
+			S.freed_since_trim = 0;
+			next_trim = now + trim_seconds * 1000;
+		}
+		log_roll(now); /* the counts of lines left out, once a second */
 		if (now >= next_report) {
 			print_totals("stats");
 			next_report = now + report_ms;
@@ -601,6 +902,7 @@ int main(int argc, char **argv) {
 			if (kd < next) next = kd;
 		}
 		if (next_report < next) next = next_report;
+		if (S.listener_paused && S.listener_resume_at < next) next = S.listener_resume_at;
 		wait = next > now ? next - now : 0;
 		n = epoll_wait(S.ep, evs, 64, (int)(wait < 1000 ? wait : 1000));
 		if (n < 0 && errno != EINTR) die("epoll_wait");
@@ -608,7 +910,7 @@ int main(int argc, char **argv) {
 			uint64_t tag = evs[k].data.u64;
 			int fd = (int)(uint32_t)tag;
 			if (tag == TAG_LISTENER) {
-				accept_all();
+				if (!S.listener_paused) accept_all();
 			} else if (tag == TAG_SIGNAL) {
 				stop = 1;
 			} else if (fd < S.nconns && S.conns[fd].open && S.conns[fd].gen == (unsigned)(tag >> 32)) {
@@ -626,11 +928,18 @@ int main(int argc, char **argv) {
 	for (i = 0; i < S.nconns; ++i)
 		if (S.conns[i].open) conn_close(i);
 	cp_delete(S.cp); /* frees every session; it emits nothing */
+	{
+		size_t j;
+		for (j = 0; j < S.tab_cap; ++j) free(S.tab[j]);
+	}
 	close(S.listener);
 	close(S.sigfd);
 	close(S.ep);
+	if (S.reserve >= 0) close(S.reserve);
+	free(S.tab);
+	free(S.streams);
+	free(S.endq);
 	free(S.conns);
 	free(S.dropq);
-	free(S.sess);
 	return status;
 }
