@@ -742,8 +742,8 @@ static void print_totals(const char *tag) {
 	fflush(stdout);
 }
 
-static void usage(void) {
-	fprintf(stderr,
+static void usage(int status) {
+	fprintf(status ? stderr : stdout,
 	        "usage: stable_server [--port N] [--window BYTES] [--kill-interval MS] [--seed N]\n"
 	        "                     [--report-ms MS] [--max-seconds S] [--verbose]\n"
 	        "                     [--handshake-timeout MS] [--reuse-timeout MS] [--max-handshakes N]\n"
@@ -752,7 +752,7 @@ static void usage(void) {
 	        "  defaults: --handshake-timeout 5000 --reuse-timeout 120000 --max-handshakes 4096\n"
 	        "            --max-sessions 20000 --max-bytes 800M --log-rate 20 --trim-seconds 10\n"
 	        "  (0 turns a cap, the reuse timeout or trimming off)\n");
-	exit(2);
+	exit(status);
 }
 
 /* Every descriptor the hard limit allows: each client needs one. */
@@ -779,10 +779,11 @@ int main(int argc, char **argv) {
 	for (i = 1; i < argc; ++i) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (!strcmp(a, "--verbose")) { S.verbose = 1; continue; }
-		if (!v) usage();
+		if (!strcmp(a, "--help")) usage(0);
+		if (!v) usage(2);
 		++i;
 		if (!strcmp(a, "--port")) port = strtoull(v, NULL, 10);
-		else if (!strcmp(a, "--window")) { if (demo_parse_size(v, &S.window)) usage(); }
+		else if (!strcmp(a, "--window")) { if (demo_parse_size(v, &S.window)) usage(2); }
 		else if (!strcmp(a, "--kill-interval")) S.kill_mean = strtoull(v, NULL, 10);
 		else if (!strcmp(a, "--seed")) seed = strtoull(v, NULL, 0);
 		else if (!strcmp(a, "--report-ms")) report_ms = strtoull(v, NULL, 10);
@@ -791,12 +792,12 @@ int main(int argc, char **argv) {
 		else if (!strcmp(a, "--reuse-timeout")) reuse_timeout = strtoull(v, NULL, 10);
 		else if (!strcmp(a, "--max-handshakes")) max_handshakes = strtoull(v, NULL, 10);
 		else if (!strcmp(a, "--max-sessions")) max_sessions = strtoull(v, NULL, 10);
-		else if (!strcmp(a, "--max-bytes")) { if (demo_parse_size(v, &max_bytes)) usage(); }
+		else if (!strcmp(a, "--max-bytes")) { if (demo_parse_size(v, &max_bytes)) usage(2); }
 		else if (!strcmp(a, "--log-rate")) S.log_rate = strtoull(v, NULL, 10);
 		else if (!strcmp(a, "--trim-seconds")) trim_seconds = strtoull(v, NULL, 10);
-		else usage();
+		else usage(2);
 	}
-	if (handshake_timeout == 0) usage();
+	if (handshake_timeout == 0) usage(2);
 	S.rng.s = seed;
 	S.cap = demo_send_cap(S.window);
 	S.chunk_max = demo_chunk_max(S.window);
