@@ -5,7 +5,7 @@
 #   source scripts/deps.sh
 #   need_command cmake cmake          # command name, package
 #   need_file /usr/include/md5.h libmd-dev   # path (glob allowed), package
-#   need_build_tools                  # cmake, g++, make, libmd-dev
+#   need_build_tools                  # cmake, g++, make, libmd-dev, libssl-dev
 #   need_test_tools                   # what the packaging tests use
 #   need_i386                         # 32-bit compilers and i386 libraries
 #   need_armhf                        # ARM cross compilers, qemu-user, armhf libraries
@@ -27,6 +27,7 @@ need_build_tools() {
   { command -v g++ >/dev/null 2>&1 || command -v c++ >/dev/null 2>&1; } || sc_missing+=(g++)
   need_command make make
   need_file /usr/include/md5.h libmd-dev
+  need_file /usr/include/openssl/evp.h libssl-dev
 }
 
 need_gtest() {
@@ -56,6 +57,7 @@ need_i386() {
   need_file "/usr/lib/gcc/x86_64-linux-gnu/*/32/libstdc++.so" g++-multilib
   need_file "/usr/lib/gcc/x86_64-linux-gnu/*/32/libgcc.a" gcc-multilib
   need_file /usr/lib/i386-linux-gnu/libmd.so libmd-dev:i386
+  need_file /usr/lib/i386-linux-gnu/libcrypto.so libssl-dev:i386
   need_file /usr/lib/i386-linux-gnu/cmake/GTest/GTestConfig.cmake libgtest-dev:i386
   need_foreign_arch i386
 }
@@ -64,6 +66,7 @@ need_armhf() {
   need_command arm-linux-gnueabihf-g++ crossbuild-essential-armhf
   need_command qemu-arm qemu-user
   need_file /usr/lib/arm-linux-gnueabihf/libmd.so libmd-dev:armhf
+  need_file /usr/lib/arm-linux-gnueabihf/libcrypto.so libssl-dev:armhf
   need_file /usr/lib/arm-linux-gnueabihf/cmake/GTest/GTestConfig.cmake libgtest-dev:armhf
   need_foreign_arch armhf
 }

@@ -382,7 +382,7 @@ add_library(sc_abi_probe_sc_added SHARED $<TARGET_OBJECTS:stableconn_objects> ${
 add_library(sc_abi_probe_sc_removed SHARED $<TARGET_OBJECTS:stableconn_objects>)
 foreach(target sc_abi_probe_sc_added sc_abi_probe_sc_removed)
   set_target_properties(${target} PROPERTIES LINKER_LANGUAGE CXX)
-  target_link_libraries(${target} PRIVATE md::md)
+  target_link_libraries(${target} PRIVATE md::md ${SC_V2_LINK})
   _sc_abi_probe_library(${target})
 endforeach()
 target_link_options(sc_abi_probe_sc_added PRIVATE

@@ -32,10 +32,23 @@ if(CMAKE_SCRIPT_MODE_FILE)
       message(FATAL_ERROR "${targets_file} gives stableconn::stableconn_static no INTERFACE_LINK_LIBRARIES")
     endif()
     set(link_interface "${CMAKE_MATCH_1}")
-    set(expected md ${CXX_RUNTIME_LIBS})
+    # With version 2, libcrypto as the imported target the package finds.
+    set(expected md)
+    if(WITH_V2)
+      list(APPEND expected OpenSSL::Crypto)
+    endif()
+    list(APPEND expected ${CXX_RUNTIME_LIBS})
     if(NOT link_interface STREQUAL "${expected}")
       message(FATAL_ERROR "the installed stableconn::stableconn_static links '${link_interface}', "
-        "not '${expected}' (libmd and the C++ runtime by name)")
+        "not '${expected}' (libmd and the C++ runtime by name, libcrypto as OpenSSL::Crypto)")
+    endif()
+    file(STRINGS "${LIBDIR}/pkgconfig/stableconn.pc" requires_private REGEX "^Requires\\.private:")
+    set(expected_requires "Requires.private: ")
+    if(WITH_V2)
+      string(APPEND expected_requires "libcrypto >= 3.0")
+    endif()
+    if(NOT requires_private STREQUAL expected_requires)
+      message(FATAL_ERROR "stableconn.pc says '${requires_private}', not '${expected_requires}'")
     endif()
     set(pc_file "${LIBDIR}/pkgconfig/stableconn.pc")
     file(STRINGS "${pc_file}" libs_private REGEX "^Libs\\.private:")
@@ -88,9 +101,13 @@ if(CMAKE_SCRIPT_MODE_FILE)
 
   elseif(MODE STREQUAL "pkgconfig")
     find_program(PKG_CONFIG NAMES pkg-config pkgconf REQUIRED)
-    # Only the installed copy's .pc file, none of the system's.
+    # Only the installed copy's .pc file and those of its dependencies (the
+    # target's libcrypto), none of the system's others.
     set(ENV{PKG_CONFIG_PATH} "${LIBDIR}/pkgconfig")
     set(ENV{PKG_CONFIG_LIBDIR} "${LIBDIR}/pkgconfig")
+    if(DEP_PC_DIR)
+      set(ENV{PKG_CONFIG_LIBDIR} "${LIBDIR}/pkgconfig:${DEP_PC_DIR}")
+    endif()
     sc_run("pkg-config --modversion" "${PKG_CONFIG}" --modversion stableconn)
     string(STRIP "${sc_run_output}" version)
     if(NOT version STREQUAL VERSION)
@@ -240,7 +257,7 @@ endif()
 add_test(NAME consumer_package_link_interface
   COMMAND ${CMAKE_COMMAND} -DMODE=package -DLIBDIR=${SC_INSTALL_TEST_LIBDIR}
     "-DCXX_RUNTIME_LIBS=${SC_CXX_RUNTIME_LIBS}" "-DCXX_RUNTIME_LDFLAGS=${SC_CXX_RUNTIME_LDFLAGS}"
-    -P ${CMAKE_CURRENT_LIST_FILE})
+    -DWITH_V2=${SC_WITH_V2} -P ${CMAKE_CURRENT_LIST_FILE})
 set_tests_properties(consumer_package_link_interface PROPERTIES FIXTURES_REQUIRED sc_installed)
 
 if(SC_SANITIZE)
@@ -268,6 +285,12 @@ add_test(NAME consumer_add_subdirectory_shared
     -DVERSION=${PROJECT_VERSION} -DSOVERSION=${PROJECT_VERSION_MAJOR}
     -P ${CMAKE_CURRENT_LIST_FILE})
 set_tests_properties(consumer_add_subdirectory_shared PROPERTIES TIMEOUT 600)
+# Where the target's libcrypto.pc lives, for the pkg-config consumers.
+set(_sc_dep_pc_dir "")
+if(SC_WITH_V2)
+  get_filename_component(_sc_dep_pc_dir "${OPENSSL_CRYPTO_LIBRARY}" DIRECTORY)
+  set(_sc_dep_pc_dir "${_sc_dep_pc_dir}/pkgconfig")
+endif()
 foreach(_sc_mode find_package pkgconfig)
   foreach(_sc_link shared static)
     add_test(NAME consumer_${_sc_mode}_${_sc_link}
@@ -279,6 +302,7 @@ foreach(_sc_mode find_package pkgconfig)
         "-DGENERATOR=${CMAKE_GENERATOR}" "-DTOOLCHAIN=${_sc_toolchain}"
         "-DEMULATOR=${SC_TEST_EMULATOR}" ${_sc_runtime_args}
         -DVERSION=${PROJECT_VERSION} -DSOVERSION=${PROJECT_VERSION_MAJOR}
+        "-DDEP_PC_DIR=${_sc_dep_pc_dir}"
         -P ${CMAKE_CURRENT_LIST_FILE})
     set_tests_properties(consumer_${_sc_mode}_${_sc_link} PROPERTIES
       FIXTURES_REQUIRED sc_installed RESOURCE_LOCK consumer_${_sc_mode}_${_sc_link})

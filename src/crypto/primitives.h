@@ -1,0 +1,77 @@
+// The four primitives protocol version 2 is built on (X25519, ChaCha20-Poly1305,
+// SHA-256, HMAC-SHA-256) and the operating system's randomness, behind one
+// small interface. The only implementation is over OpenSSL's libcrypto
+// (primitives_openssl.cc); nothing here is written by hand.
+#ifndef SC_CRYPTO_PRIMITIVES_H
+#define SC_CRYPTO_PRIMITIVES_H
+
+#include <cstddef>
+#include <cstdint>
+
+namespace sc {
+namespace crypto {
+
+constexpr size_t kDhSize = 32;    // X25519 private keys, public keys and outputs
+constexpr size_t kKeySize = 32;   // ChaCha20-Poly1305 keys
+constexpr size_t kTagSize = 16;   // Poly1305 tags
+constexpr size_t kHashSize = 32;  // SHA-256 and HMAC-SHA-256 outputs
+
+// The public key of an X25519 private key. False if the library failed.
+bool x25519_public(const uint8_t priv[kDhSize], uint8_t pub[kDhSize]);
+
+// The X25519 shared secret. False if the library failed or the output is 32
+// zero bytes (a peer key of small order), which the protocol refuses.
+bool x25519(const uint8_t priv[kDhSize], const uint8_t peer[kDhSize], uint8_t out[kDhSize]);
+
+// SHA-256 of a || b (either may be empty).
+void sha256(const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len, uint8_t out[kHashSize]);
+
+// HMAC-SHA-256 with `key` of data a || b (either may be empty).
+void hmac_sha256(const uint8_t *key, size_t key_len, const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len,
+                 uint8_t out[kHashSize]);
+
+// Fills `out` from the operating system's CSPRNG. False if it gave nothing.
+bool random_bytes(uint8_t *out, size_t n);
+
+// Overwrites secrets in a way the compiler keeps.
+void cleanse(void *p, size_t n);
+
+// Compares in time that depends only on n.
+bool equal(const uint8_t *a, const uint8_t *b, size_t n);
+
+// ChaCha20-Poly1305 (RFC 8439) under one key, with the protocol's nonce: 32
+// zero bits, then the 64-bit counter little-endian. Holds the library's
+// context, set up once, so that a record costs no allocation.
+class Aead {
+ public:
+  Aead() = default;
+  ~Aead();
+  Aead(const Aead &) = delete;
+  Aead &operator=(const Aead &) = delete;
+
+  // False if the library could not make its context; the key is then unset.
+  bool set_key(const uint8_t key[kKeySize]);
+  bool has_key() const { return has_key_; }
+  void clear();
+
+  // out receives n + kTagSize bytes; out == in is allowed. False if the
+  // library failed (nothing usable in out).
+  bool seal(uint64_t nonce, const uint8_t *ad, size_t ad_len, const uint8_t *in, size_t n, uint8_t *out);
+  // `in` holds n bytes, the tag last; out receives n - kTagSize bytes; out ==
+  // in is allowed. False if n < kTagSize or the tag does not verify (then out
+  // holds nothing to use).
+  bool open(uint64_t nonce, const uint8_t *ad, size_t ad_len, const uint8_t *in, size_t n, uint8_t *out);
+
+ private:
+  bool crypt(bool seal, uint64_t nonce, const uint8_t *ad, size_t ad_len, const uint8_t *in, size_t n,
+             uint8_t *out);
+
+  void *ctx_ = nullptr;  // EVP_CIPHER_CTX
+  uint8_t key_[kKeySize] = {};
+  bool has_key_ = false;
+};
+
+}  // namespace crypto
+}  // namespace sc
+
+#endif

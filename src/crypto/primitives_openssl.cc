@@ -1,0 +1,177 @@
+// The primitives over OpenSSL's libcrypto (3.0 or later).
+#include "crypto/primitives.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <sys/random.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstring>
+
+namespace sc {
+namespace crypto {
+namespace {
+
+constexpr size_t kNonceSize = 12;
+
+// Fetched once: passing EVP_chacha20_poly1305() to every init would look the
+// implementation up again each time.
+const EVP_CIPHER *aead_cipher() {
+  static EVP_CIPHER *const cipher = EVP_CIPHER_fetch(nullptr, "ChaCha20-Poly1305", nullptr);
+  return cipher;
+}
+
+const EVP_MD *sha256_md() {
+  static EVP_MD *const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  return md;
+}
+
+struct PkeyDeleter {
+  void operator()(EVP_PKEY *k) const { EVP_PKEY_free(k); }
+};
+struct PkeyCtxDeleter {
+  void operator()(EVP_PKEY_CTX *c) const { EVP_PKEY_CTX_free(c); }
+};
+
+}  // namespace
+
+bool x25519_public(const uint8_t priv[kDhSize], uint8_t pub[kDhSize]) {
+  EVP_PKEY *key = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, nullptr, priv, kDhSize);
+  if (!key) return false;
+  size_t len = kDhSize;
+  const bool ok = EVP_PKEY_get_raw_public_key(key, pub, &len) == 1 && len == kDhSize;
+  EVP_PKEY_free(key);
+  return ok;
+}
+
+bool x25519(const uint8_t priv[kDhSize], const uint8_t peer[kDhSize], uint8_t out[kDhSize]) {
+  EVP_PKEY *mine = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, nullptr, priv, kDhSize);
+  EVP_PKEY *theirs = EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, nullptr, peer, kDhSize);
+  EVP_PKEY_CTX *ctx = mine ? EVP_PKEY_CTX_new(mine, nullptr) : nullptr;
+  size_t len = kDhSize;
+  bool ok = ctx && theirs && EVP_PKEY_derive_init(ctx) == 1 && EVP_PKEY_derive_set_peer(ctx, theirs) == 1 &&
+            EVP_PKEY_derive(ctx, out, &len) == 1 && len == kDhSize;
+  EVP_PKEY_CTX_free(ctx);
+  EVP_PKEY_free(theirs);
+  EVP_PKEY_free(mine);
+  if (ok) {
+    // A small-order peer key gives all zeros (OpenSSL also refuses it).
+    uint8_t any = 0;
+    for (size_t i = 0; i < kDhSize; ++i) any |= out[i];
+    ok = any != 0;
+  }
+  if (!ok) cleanse(out, kDhSize);
+  return ok;
+}
+
+void sha256(const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len, uint8_t out[kHashSize]) {
+  EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+  unsigned int len = 0;
+  const bool ok = ctx && EVP_DigestInit_ex(ctx, sha256_md(), nullptr) == 1 &&
+                  (a_len == 0 || EVP_DigestUpdate(ctx, a, a_len) == 1) &&
+                  (b_len == 0 || EVP_DigestUpdate(ctx, b, b_len) == 1) && EVP_DigestFinal_ex(ctx, out, &len) == 1;
+  EVP_MD_CTX_free(ctx);
+  // Hashing fails only when the library cannot allocate: callers cannot go on.
+  if (!ok || len != kHashSize) std::memset(out, 0, kHashSize);
+}
+
+void hmac_sha256(const uint8_t *key, size_t key_len, const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len,
+                 uint8_t out[kHashSize]) {
+  // The data of every HMAC the protocol computes is short: a hash, a DH
+  // output or a key, and a counter byte.
+  uint8_t data[2 * kHashSize + 1];
+  unsigned int len = 0;
+  bool ok = a_len + b_len <= sizeof data && key_len <= INT_MAX;
+  if (ok) {
+    if (a_len) std::memcpy(data, a, a_len);
+    if (b_len) std::memcpy(data + a_len, b, b_len);
+    ok = HMAC(sha256_md(), key, static_cast<int>(key_len), data, a_len + b_len, out, &len) != nullptr &&
+         len == kHashSize;
+  }
+  cleanse(data, sizeof data);
+  if (!ok) std::memset(out, 0, kHashSize);
+}
+
+bool random_bytes(uint8_t *out, size_t n) {
+  size_t got = 0;
+  while (got < n) {
+    const ssize_t r = getrandom(out + got, n - got, 0);
+    if (r > 0) {
+      got += static_cast<size_t>(r);
+    } else if (r < 0 && errno != EINTR) {
+      return false;
+    }
+  }
+  return true;
+}
+
+void cleanse(void *p, size_t n) { OPENSSL_cleanse(p, n); }
+
+bool equal(const uint8_t *a, const uint8_t *b, size_t n) { return CRYPTO_memcmp(a, b, n) == 0; }
+
+// ---------------------------------------------------------------- Aead
+
+Aead::~Aead() { clear(); }
+
+void Aead::clear() {
+  // Freeing the context wipes the key it holds.
+  EVP_CIPHER_CTX_free(static_cast<EVP_CIPHER_CTX *>(ctx_));
+  ctx_ = nullptr;
+  has_key_ = false;
+}
+
+bool Aead::set_key(const uint8_t key[kKeySize]) {
+  clear();
+  const EVP_CIPHER *cipher = aead_cipher();
+  EVP_CIPHER_CTX *ctx = cipher ? EVP_CIPHER_CTX_new() : nullptr;
+  if (!ctx) return false;
+  const uint8_t zero_iv[kNonceSize] = {};
+  if (EVP_CipherInit_ex2(ctx, cipher, key, zero_iv, 1, nullptr) != 1) {
+    EVP_CIPHER_CTX_free(ctx);
+    return false;
+  }
+  ctx_ = ctx;
+  has_key_ = true;
+  return true;
+}
+
+bool Aead::crypt(bool sealing, uint64_t nonce, const uint8_t *ad, size_t ad_len, const uint8_t *in, size_t n,
+                 uint8_t *out) {
+  auto *ctx = static_cast<EVP_CIPHER_CTX *>(ctx_);
+  if (!ctx || n > INT_MAX || ad_len > INT_MAX) return false;
+  uint8_t iv[kNonceSize] = {};
+  for (int i = 0; i < 8; ++i) iv[4 + i] = static_cast<uint8_t>(nonce >> (8 * i));
+  // The key stays in the context; a new nonce restarts the AEAD state.
+  if (EVP_CipherInit_ex2(ctx, nullptr, nullptr, iv, sealing ? 1 : 0, nullptr) != 1) return false;
+  uint8_t tag[kTagSize];
+  if (!sealing) {
+    std::memcpy(tag, in + n, kTagSize);  // before the plaintext may overwrite anything
+    if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, static_cast<int>(kTagSize), tag) != 1) return false;
+  }
+  int len = 0;
+  if (ad_len && EVP_CipherUpdate(ctx, nullptr, &len, ad, static_cast<int>(ad_len)) != 1) return false;
+  if (n && EVP_CipherUpdate(ctx, out, &len, in, static_cast<int>(n)) != 1) return false;
+  int fin = 0;
+  if (EVP_CipherFinal_ex(ctx, out + n, &fin) != 1) return false;  // opening: the tag did not verify
+  if (sealing && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, static_cast<int>(kTagSize), out + n) != 1)
+    return false;
+  return true;
+}
+
+bool Aead::seal(uint64_t nonce, const uint8_t *ad, size_t ad_len, const uint8_t *in, size_t n, uint8_t *out) {
+  return crypt(true, nonce, ad, ad_len, in, n, out);
+}
+
+bool Aead::open(uint64_t nonce, const uint8_t *ad, size_t ad_len, const uint8_t *in, size_t n, uint8_t *out) {
+  if (n < kTagSize) return false;
+  if (!crypt(false, nonce, ad, ad_len, in, n - kTagSize, out)) {
+    cleanse(out, n - kTagSize);
+    return false;
+  }
+  return true;
+}
+
+}  // namespace crypto
+}  // namespace sc

@@ -1,0 +1,224 @@
+// The Noise layer and the primitives under it: both patterns against the
+// cacophony test vectors (tests/data/noise_cacophony.json), every handshake
+// message, the handshake hash and the transport messages byte for byte; and
+// the failures the protocol depends on.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "crypto/primitives.h"
+#include "json.h"
+#include "noise/noise.h"
+
+namespace {
+
+using Bytes = std::vector<uint8_t>;
+using sc::noise::CipherState;
+using sc::noise::HandshakeState;
+using sc::noise::Pattern;
+using testjson::hex_bytes;
+
+const testjson::Value &vectors() {
+  static const testjson::Value v =
+      testjson::load_file(std::string(SC_TEST_DATA_DIR) + "/noise_cacophony.json")["vectors"];
+  return v;
+}
+
+std::string hex(const uint8_t *p, size_t n) {
+  static const char digits[] = "0123456789abcdef";
+  std::string s;
+  for (size_t i = 0; i < n; ++i) {
+    s += digits[p[i] >> 4];
+    s += digits[p[i] & 15];
+  }
+  return s;
+}
+std::string hex(const Bytes &b) { return hex(b.data(), b.size()); }
+
+Pattern pattern_of(const std::string &name) {
+  if (name == sc::noise::protocol_name(Pattern::kNK)) return Pattern::kNK;
+  if (name == sc::noise::protocol_name(Pattern::kNNpsk0)) return Pattern::kNNpsk0;
+  ADD_FAILURE() << "unexpected protocol " << name;
+  return Pattern::kNK;
+}
+
+// Sets both sides of a vector up.
+void start(const testjson::Value &v, HandshakeState &init, HandshakeState &resp) {
+  const Pattern p = pattern_of(v["protocol_name"].str());
+  const Bytes ip = hex_bytes(v["init_prologue"].str()), rp = hex_bytes(v["resp_prologue"].str());
+  Bytes rs, s, ipsk, rpsk;
+  if (v.has("init_remote_static")) rs = hex_bytes(v["init_remote_static"].str());
+  if (v.has("resp_static")) s = hex_bytes(v["resp_static"].str());
+  if (v.has("init_psks")) ipsk = hex_bytes(v["init_psks"][0].str());
+  if (v.has("resp_psks")) rpsk = hex_bytes(v["resp_psks"][0].str());
+  ASSERT_TRUE(init.initialize(p, true, ip.data(), ip.size(), nullptr, rs.empty() ? nullptr : rs.data(),
+                              ipsk.empty() ? nullptr : ipsk.data()));
+  ASSERT_TRUE(resp.initialize(p, false, rp.data(), rp.size(), s.empty() ? nullptr : s.data(), nullptr,
+                              rpsk.empty() ? nullptr : rpsk.data()));
+}
+
+TEST(Noise, BothPatternsReproduceTheCacophonyVectors) {
+  ASSERT_EQ(vectors().size(), 2u);
+  for (size_t k = 0; k < vectors().size(); ++k) {
+    const auto &v = vectors()[k];
+    SCOPED_TRACE(v["protocol_name"].str());
+    HandshakeState init, resp;
+    start(v, init, resp);
+    const Bytes ie = hex_bytes(v["init_ephemeral"].str()), re = hex_bytes(v["resp_ephemeral"].str());
+    const auto &msgs = v["messages"];
+    ASSERT_GE(msgs.size(), 4u);
+    CipherState i_c1, i_c2, r_c1, r_c2;
+    for (size_t m = 0; m < msgs.size(); ++m) {
+      SCOPED_TRACE("message " + std::to_string(m));
+      const Bytes payload = hex_bytes(msgs[m]["payload"].str());
+      const Bytes expected = hex_bytes(msgs[m]["ciphertext"].str());
+      Bytes got, read_back(expected.size());
+      if (m < 2) {
+        HandshakeState &writer = m == 0 ? init : resp;
+        HandshakeState &reader = m == 0 ? resp : init;
+        got.resize(HandshakeState::message_size(payload.size()));
+        ASSERT_TRUE(writer.write_message(m == 0 ? ie.data() : re.data(), payload.data(), payload.size(),
+                                         got.data()));
+        EXPECT_EQ(hex(got), hex(expected));
+        ASSERT_TRUE(reader.read_message(expected.data(), expected.size(), read_back.data()));
+        read_back.resize(payload.size());
+        EXPECT_EQ(hex(read_back), hex(payload));
+        if (m == 1) {
+          ASSERT_TRUE(init.finished() && resp.finished());
+          EXPECT_EQ(hex(init.handshake_hash(), 32), v["handshake_hash"].str());
+          EXPECT_EQ(hex(resp.handshake_hash(), 32), v["handshake_hash"].str());
+          ASSERT_TRUE(init.split(i_c1, i_c2));
+          ASSERT_TRUE(resp.split(r_c1, r_c2));
+        }
+        continue;
+      }
+      // Transport messages alternate, the initiator first, with an empty AD.
+      CipherState &enc = m % 2 == 0 ? i_c1 : r_c2;
+      CipherState &dec = m % 2 == 0 ? r_c1 : i_c2;
+      got.resize(payload.size() + sc::noise::kTagSize);
+      ASSERT_TRUE(enc.encrypt_with_ad(nullptr, 0, payload.data(), payload.size(), got.data()));
+      EXPECT_EQ(hex(got), hex(expected));
+      ASSERT_TRUE(dec.decrypt_with_ad(nullptr, 0, expected.data(), expected.size(), read_back.data()));
+      read_back.resize(payload.size());
+      EXPECT_EQ(hex(read_back), hex(payload));
+    }
+  }
+}
+
+// A first message changed anywhere does not verify at the responder.
+TEST(Noise, AnyChangedByteOfTheFirstMessageFails) {
+  for (size_t k = 0; k < vectors().size(); ++k) {
+    const auto &v = vectors()[k];
+    const Bytes msg = hex_bytes(v["messages"][0]["ciphertext"].str());
+    for (size_t i = 0; i < msg.size(); ++i) {
+      HandshakeState init, resp;
+      start(v, init, resp);
+      Bytes bad = msg, out(msg.size());
+      bad[i] ^= 0x01;
+      EXPECT_FALSE(resp.read_message(bad.data(), bad.size(), out.data())) << v["protocol_name"].str() << " byte " << i;
+    }
+  }
+}
+
+TEST(Noise, WrongPresharedKeyFails) {
+  const auto &v = vectors()[1];
+  ASSERT_EQ(pattern_of(v["protocol_name"].str()), Pattern::kNNpsk0);
+  const Bytes prologue = hex_bytes(v["init_prologue"].str());
+  Bytes psk = hex_bytes(v["resp_psks"][0].str());
+  psk[31] ^= 0x80;
+  HandshakeState resp;
+  ASSERT_TRUE(resp.initialize(Pattern::kNNpsk0, false, prologue.data(), prologue.size(), nullptr, nullptr, psk.data()));
+  const Bytes msg = hex_bytes(v["messages"][0]["ciphertext"].str());
+  Bytes out(msg.size());
+  EXPECT_FALSE(resp.read_message(msg.data(), msg.size(), out.data()));
+}
+
+TEST(Noise, WrongServerKeyFailsAtTheResponder) {
+  const auto &v = vectors()[0];
+  ASSERT_EQ(pattern_of(v["protocol_name"].str()), Pattern::kNK);
+  const Bytes prologue = hex_bytes(v["init_prologue"].str());
+  Bytes other_priv(32, 0x42), other_pub(32);
+  ASSERT_TRUE(sc::crypto::x25519_public(other_priv.data(), other_pub.data()));
+  HandshakeState init, resp;
+  ASSERT_TRUE(init.initialize(Pattern::kNK, true, prologue.data(), prologue.size(), nullptr, other_pub.data(), nullptr));
+  const Bytes s = hex_bytes(v["resp_static"].str());
+  ASSERT_TRUE(resp.initialize(Pattern::kNK, false, prologue.data(), prologue.size(), s.data(), nullptr, nullptr));
+  const Bytes e = hex_bytes(v["init_ephemeral"].str());
+  Bytes msg(HandshakeState::message_size(0)), out(msg.size());
+  ASSERT_TRUE(init.write_message(e.data(), nullptr, 0, msg.data()));
+  EXPECT_FALSE(resp.read_message(msg.data(), msg.size(), out.data()));
+}
+
+TEST(Noise, MessagesOutOfTurnAreRefused) {
+  const auto &v = vectors()[0];
+  HandshakeState init, resp;
+  start(v, init, resp);
+  const Bytes e(32, 7);
+  Bytes msg(HandshakeState::message_size(0)), out(msg.size());
+  EXPECT_FALSE(resp.write_message(e.data(), nullptr, 0, msg.data()));  // the initiator speaks first
+  EXPECT_FALSE(init.read_message(msg.data(), msg.size(), out.data()));
+  EXPECT_FALSE(init.finished());
+}
+
+TEST(Noise, ASmallOrderEphemeralKeyFails) {
+  // The all-zero point has small order: X25519 with it gives 32 zero bytes.
+  const auto &v = vectors()[0];
+  HandshakeState init, resp;
+  start(v, init, resp);
+  Bytes msg(HandshakeState::message_size(0), 0), out(msg.size());
+  EXPECT_FALSE(resp.read_message(msg.data(), msg.size(), out.data()));
+  uint8_t zero[32] = {}, priv[32], shared[32];
+  for (int i = 0; i < 32; ++i) priv[i] = static_cast<uint8_t>(i + 1);
+  EXPECT_FALSE(sc::crypto::x25519(priv, zero, shared));
+}
+
+TEST(Aead, SealsAndOpensInPlaceAndRefusesAnyChange) {
+  uint8_t key[32];
+  for (int i = 0; i < 32; ++i) key[i] = static_cast<uint8_t>(3 * i);
+  sc::crypto::Aead a, b;
+  ASSERT_TRUE(a.set_key(key));
+  ASSERT_TRUE(b.set_key(key));
+  const uint8_t ad[2] = {0x20, 0x00};
+  Bytes text(100);
+  for (size_t i = 0; i < text.size(); ++i) text[i] = static_cast<uint8_t>(i);
+  Bytes buf = text;
+  buf.resize(text.size() + sc::crypto::kTagSize);
+  ASSERT_TRUE(a.seal(5, ad, 2, buf.data(), text.size(), buf.data()));
+  EXPECT_NE(Bytes(buf.begin(), buf.begin() + 100), text);
+  for (size_t i = 0; i < buf.size(); ++i) {  // every byte, tag included
+    Bytes bad = buf, out(buf.size());
+    bad[i] ^= 0x10;
+    EXPECT_FALSE(b.open(5, ad, 2, bad.data(), bad.size(), out.data())) << "byte " << i;
+  }
+  Bytes out(buf.size());
+  EXPECT_FALSE(b.open(6, ad, 2, buf.data(), buf.size(), out.data())) << "another nonce";
+  const uint8_t other_ad[2] = {0x21, 0x00};
+  EXPECT_FALSE(b.open(5, other_ad, 2, buf.data(), buf.size(), out.data())) << "another AD";
+  EXPECT_FALSE(b.open(5, ad, 2, buf.data(), sc::crypto::kTagSize - 1, out.data())) << "shorter than a tag";
+  ASSERT_TRUE(b.open(5, ad, 2, buf.data(), buf.size(), buf.data()));  // in place
+  EXPECT_EQ(Bytes(buf.begin(), buf.begin() + 100), text);
+}
+
+TEST(Aead, AnEmptyPlaintextStillCarriesATag) {
+  uint8_t key[32] = {1};
+  sc::crypto::Aead a;
+  ASSERT_TRUE(a.set_key(key));
+  uint8_t tag[sc::crypto::kTagSize], out[1];
+  ASSERT_TRUE(a.seal(0, nullptr, 0, nullptr, 0, tag));
+  EXPECT_TRUE(a.open(0, nullptr, 0, tag, sizeof tag, out));
+  tag[0] ^= 1;
+  EXPECT_FALSE(a.open(0, nullptr, 0, tag, sizeof tag, out));
+}
+
+TEST(Crypto, ConstantTimeEqualAndRandomBytes) {
+  const uint8_t a[4] = {1, 2, 3, 4}, b[4] = {1, 2, 3, 5};
+  EXPECT_TRUE(sc::crypto::equal(a, a, 4));
+  EXPECT_FALSE(sc::crypto::equal(a, b, 4));
+  uint8_t r1[32] = {}, r2[32] = {};
+  ASSERT_TRUE(sc::crypto::random_bytes(r1, sizeof r1));
+  ASSERT_TRUE(sc::crypto::random_bytes(r2, sizeof r2));
+  EXPECT_FALSE(sc::crypto::equal(r1, r2, 32));
+}
+
+}  // namespace
