@@ -88,7 +88,7 @@ class HandshakeState {
                   const uint8_t *rs, const uint8_t *psk);
 
   // Bytes of either message with a payload of `payload_len`.
-  static size_t message_size(size_t payload_len) { return kDhSize + payload_len + kTagSize; }
+  static constexpr size_t message_size(size_t payload_len) { return kDhSize + payload_len + kTagSize; }
 
   // Writes the next message with ephemeral private key `e`; out receives
   // message_size(payload_len) bytes. False on a wrong turn or a failure (the
