@@ -78,8 +78,7 @@ TEST(Noise, BothPatternsReproduceTheCacophonyVectors) {
         HandshakeState &writer = m == 0 ? init : resp;
         HandshakeState &reader = m == 0 ? resp : init;
         got.resize(HandshakeState::message_size(payload.size()));
-        ASSERT_TRUE(writer.write_message(m == 0 ? ie.data() : re.data(), payload.data(), payload.size(),
-                                         got.data()));
+        ASSERT_TRUE(writer.write_message(m == 0 ? ie.data() : re.data(), payload.data(), payload.size(), got.data()));
         EXPECT_EQ(hex(got), hex(expected));
         ASSERT_TRUE(reader.read_message(expected.data(), expected.size(), read_back.data()));
         read_back.resize(payload.size());
@@ -141,7 +140,8 @@ TEST(Noise, WrongServerKeyFailsAtTheResponder) {
   Bytes other_priv(32, 0x42), other_pub(32);
   ASSERT_TRUE(sc::crypto::x25519_public(other_priv.data(), other_pub.data()));
   HandshakeState init, resp;
-  ASSERT_TRUE(init.initialize(Pattern::kNK, true, prologue.data(), prologue.size(), nullptr, other_pub.data(), nullptr));
+  ASSERT_TRUE(
+      init.initialize(Pattern::kNK, true, prologue.data(), prologue.size(), nullptr, other_pub.data(), nullptr));
   const Bytes s = hex_bytes(v["resp_static"].str());
   ASSERT_TRUE(resp.initialize(Pattern::kNK, false, prologue.data(), prologue.size(), s.data(), nullptr, nullptr));
   const Bytes e = hex_bytes(v["init_ephemeral"].str());

@@ -163,8 +163,8 @@ struct Replay {
     EXPECT_EQ(hex(out, sizeof out), hex(bytes));
     ++handshakes;
     // The server reads it.
-    ASSERT_TRUE(c.server_hs.initialize(Pattern::kNK, false, bytes.data(), v2::kNewPrologueSize,
-                                       server_static.data(), nullptr, nullptr));
+    ASSERT_TRUE(c.server_hs.initialize(Pattern::kNK, false, bytes.data(), v2::kNewPrologueSize, server_static.data(),
+                                       nullptr, nullptr));
     uint8_t got[v2::NewRequestPayload::kSize];
     c.server_read_ok = c.server_hs.read_message(bytes.data() + pro, bytes.size() - pro, got);
     if (c.server_read_ok) EXPECT_EQ(v2::NewRequestPayload::decode(got).window, payload.window);
@@ -197,8 +197,8 @@ struct Replay {
     const auto it = server_secret.find(hex(id.bytes.data(), id.bytes.size()));
     c.server_read_ok = false;
     if (it == server_secret.end()) return;  // unknown session
-    ASSERT_TRUE(c.server_hs.initialize(Pattern::kNNpsk0, false, bytes.data(), pro, nullptr, nullptr,
-                                       it->second.data()));
+    ASSERT_TRUE(
+        c.server_hs.initialize(Pattern::kNNpsk0, false, bytes.data(), pro, nullptr, nullptr, it->second.data()));
     uint8_t got[v2::ResumePayload::kSize];
     c.server_read_ok = c.server_hs.read_message(bytes.data() + pro, bytes.size() - pro, got);
     if (c.server_read_ok) EXPECT_EQ(v2::ResumePayload::decode(got).received, payload.received);
@@ -394,9 +394,9 @@ TEST(V2Wire, MalformedFramesAreErrors) {
   EXPECT_EQ(read_all({0x05, 0x00}, &n), R::kError) << "CLOSE cut";
   EXPECT_EQ(read_all({0x05, 0x00, 0x00, 0x02, 0, 0, 0, 0, 0, 0, 0, 0}, &n), R::kError) << "a frame after CLOSE";
   // Well formed: several frames, CLOSE last.
-  EXPECT_EQ(read_all({0x02, 5, 0, 0, 0, 0, 0, 0, 0, 0x01, 0x01, 0x00, 0x41, 0x04, 9, 0, 0, 0, 0, 0, 0, 0, 0x05, 1, 0},
-                     &n),
-            R::kEnd);
+  EXPECT_EQ(
+      read_all({0x02, 5, 0, 0, 0, 0, 0, 0, 0, 0x01, 0x01, 0x00, 0x41, 0x04, 9, 0, 0, 0, 0, 0, 0, 0, 0x05, 1, 0}, &n),
+      R::kEnd);
   EXPECT_EQ(n, 4u);
 }
 

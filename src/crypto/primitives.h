@@ -63,8 +63,7 @@ class Aead {
   bool open(uint64_t nonce, const uint8_t *ad, size_t ad_len, const uint8_t *in, size_t n, uint8_t *out);
 
  private:
-  bool crypt(bool seal, uint64_t nonce, const uint8_t *ad, size_t ad_len, const uint8_t *in, size_t n,
-             uint8_t *out);
+  bool crypt(bool seal, uint64_t nonce, const uint8_t *ad, size_t ad_len, const uint8_t *in, size_t n, uint8_t *out);
 
   void *ctx_ = nullptr;  // EVP_CIPHER_CTX
   uint8_t key_[kKeySize] = {};

@@ -9,8 +9,7 @@ namespace {
 constexpr uint64_t kMaxNonce = UINT64_MAX;  // reserved by the specification
 
 // HKDF(chaining_key, ikm) with two or three outputs, each kHashSize bytes.
-void hkdf(const uint8_t ck[kHashSize], const uint8_t *ikm, size_t n, uint8_t *out1, uint8_t *out2,
-          uint8_t *out3) {
+void hkdf(const uint8_t ck[kHashSize], const uint8_t *ikm, size_t n, uint8_t *out1, uint8_t *out2, uint8_t *out3) {
   uint8_t temp[kHashSize];
   const uint8_t one = 1, two = 2, three = 3;
   crypto::hmac_sha256(ck, kHashSize, ikm, n, nullptr, 0, temp);
@@ -162,8 +161,7 @@ bool HandshakeState::initialize(Pattern p, bool initiator, const uint8_t *prolog
   return true;
 }
 
-bool HandshakeState::write_message(const uint8_t e[kDhSize], const uint8_t *payload, size_t payload_len,
-                                   uint8_t *out) {
+bool HandshakeState::write_message(const uint8_t e[kDhSize], const uint8_t *payload, size_t payload_len, uint8_t *out) {
   if (turn_ > 1 || (turn_ == 0) != initiator_) return false;
   if (pattern_ == Pattern::kNNpsk0 && turn_ == 0 && !ss_.mix_key_and_hash(psk_, kPskSize)) return false;
   // e

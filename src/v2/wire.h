@@ -133,8 +133,7 @@ constexpr size_t kNewPrologueSize = kPreambleSize + kKindSize;
 constexpr size_t kResumePrologueSize = kNewPrologueSize + kSessionIdSize;
 
 constexpr size_t kNewRequestSize = kNewPrologueSize + noise::HandshakeState::message_size(NewRequestPayload::kSize);
-constexpr size_t kResumeRequestSize =
-    kResumePrologueSize + noise::HandshakeState::message_size(ResumePayload::kSize);
+constexpr size_t kResumeRequestSize = kResumePrologueSize + noise::HandshakeState::message_size(ResumePayload::kSize);
 // The largest request: a connection that sends more before its answer is closed.
 constexpr size_t kMaxRequestSize = kResumeRequestSize;
 

@@ -73,7 +73,7 @@ constexpr int kSlowOpen = 30, kDeafOpen = 30;
 
 // What must hold.
 constexpr double kMinThroughputRatio = 0.20;
-constexpr double kMaxQuietCpuShare = 0.25;  // of the quiet phase's wall time
+constexpr double kMaxQuietCpuShare = 0.25;     // of the quiet phase's wall time
 constexpr uint64_t kRssAllowance = 24u << 20;  // beyond 1.5x the byte budget and the start size
 constexpr uint64_t kMaxLogBytes = 512u << 10;
 
@@ -90,7 +90,7 @@ uint64_t now_ms() { return demo_now_ms(); }
 
 struct Proc {
   pid_t pid = -1;
-  int out = -1;  // its stdout and stderr
+  int out = -1;                // its stdout and stderr
   std::string buf, all, tail;  // the first MiB of its output, and the last
   bool exited = false;
   int status = 0;
@@ -174,8 +174,8 @@ struct Attacker {
   Kind kind;
   int fd = -1;
   uint64_t opened_ms = 0, next_ms = 0;
-  size_t sent = 0;          // slowloris: bytes of its handshake so far
-  uint64_t received = 0;    // flood, deaf: stream bytes from the server
+  size_t sent = 0;                 // slowloris: bytes of its handshake so far
+  uint64_t received = 0;           // flood, deaf: stream bytes from the server
   struct connection *c = nullptr;  // flood, deaf: a real client session
   bool reading = true;
 };
@@ -410,12 +410,27 @@ struct Run {
   static constexpr uint64_t kClientTag = 1ull << 41;
 
   void start_server() {
-    std::vector<std::string> av = {server_path,  "--port",           "0",       "--window",
-                                   kWindowArg,   "--handshake-timeout", std::to_string(kHandshakeMs),
-                                   "--reuse-timeout", "30000",        "--max-handshakes", "2000",
-                                   "--max-sessions",  "4000",         "--max-bytes", kMaxBytesArg,
-                                   "--report-ms",     "250",          "--log-rate", "20",
-                                   "--trim-seconds",  "2"};
+    std::vector<std::string> av = {server_path,
+                                   "--port",
+                                   "0",
+                                   "--window",
+                                   kWindowArg,
+                                   "--handshake-timeout",
+                                   std::to_string(kHandshakeMs),
+                                   "--reuse-timeout",
+                                   "30000",
+                                   "--max-handshakes",
+                                   "2000",
+                                   "--max-sessions",
+                                   "4000",
+                                   "--max-bytes",
+                                   kMaxBytesArg,
+                                   "--report-ms",
+                                   "250",
+                                   "--log-rate",
+                                   "20",
+                                   "--trim-seconds",
+                                   "2"};
     server.pid = spawn(av, &server.out, kServerFdLimit);
     watch(server.out, kServerTag);
     const uint64_t until = now_ms() + 10000;
@@ -429,11 +444,23 @@ struct Run {
   void start_client() {
     auto p = std::make_unique<Proc>();
     const int index = next_index++;
-    std::vector<std::string> av = {client_path, "--port",    std::to_string(port), "--size",
-                                   kLegitSize,  "--seed",    std::to_string(1000 + index),
-                                   "--index",   std::to_string(index),
-                                   "--window",  kWindowArg, "--kill-interval", "300",
-                                   "--report-ms", "200",     "--max-seconds", "120"};
+    std::vector<std::string> av = {client_path,
+                                   "--port",
+                                   std::to_string(port),
+                                   "--size",
+                                   kLegitSize,
+                                   "--seed",
+                                   std::to_string(1000 + index),
+                                   "--index",
+                                   std::to_string(index),
+                                   "--window",
+                                   kWindowArg,
+                                   "--kill-interval",
+                                   "300",
+                                   "--report-ms",
+                                   "200",
+                                   "--max-seconds",
+                                   "120"};
     p->pid = spawn(av, &p->out, 0);
     watch(p->out, kClientTag | clients.size());
     clients.push_back(std::move(p));
@@ -454,8 +481,7 @@ struct Run {
 
   void on_server_line(const std::string &line) {
     unsigned p = 0;
-    if (port == 0 && std::sscanf(line.c_str(), "listening 127.0.0.1 port=%u", &p) == 1)
-      port = static_cast<uint16_t>(p);
+    if (port == 0 && std::sscanf(line.c_str(), "listening 127.0.0.1 port=%u", &p) == 1) port = static_cast<uint16_t>(p);
     if (line.rfind("stats ", 0) == 0 || line.rfind("final ", 0) == 0) {
       const uint64_t b = field(line, "budgeted");
       if (b > peak_budgeted) peak_budgeted = b;
@@ -659,31 +685,34 @@ int run(Run &r) {
   // ---- the figures
   const double ratio = base_rate > 0 ? att_rate / base_rate : 0;
   const double quiet_cpu = cpu_q1 - cpu_q0, quiet_wall = static_cast<double>(q_t1 - q_t0) / 1000.0;
-  std::printf("attack: baseline %.1f MiB/s of verified legitimate data, under attack %.1f MiB/s (ratio %.2f, "
-              "at least %.2f required)\n",
-              base_rate * 1000 / 1048576, att_rate * 1000 / 1048576, ratio, kMinThroughputRatio);
+  std::printf(
+      "attack: baseline %.1f MiB/s of verified legitimate data, under attack %.1f MiB/s (ratio %.2f, "
+      "at least %.2f required)\n",
+      base_rate * 1000 / 1048576, att_rate * 1000 / 1048576, ratio, kMinThroughputRatio);
   std::printf("attack: %" PRIu64 " s of attack:", (att_t1 - att_t0) / 1000);
   for (int k = 0; k < static_cast<int>(Kind::kCount); ++k)
     std::printf(" %s %" PRIu64 " (%" PRIu64 " closed by the server)", kKindName[k], attack.totals.opened[k],
                 attack.totals.closed_by_server[k]);
   std::printf("; connects refused %" PRIu64 "\n", attack.totals.connect_failed);
-  std::printf("attack: server CPU %.2f s over the %.1f s attack; %.2f s over %.1f s held out of descriptors "
-              "(%" PRIu64 " idle sockets topped up; at most %.2f s allowed)\n",
-              cpu_a1 - cpu_a0, static_cast<double>(att_t1 - att_t0) / 1000.0, quiet_cpu, quiet_wall, topped,
-              kMaxQuietCpuShare * quiet_wall);
-  std::printf("attack: %zu idle sockets left after the quiet phase, %zu not closed after %" PRIu64 " ms\n",
-              idle_left, idle_unclosed, reclaim_ms);
+  std::printf(
+      "attack: server CPU %.2f s over the %.1f s attack; %.2f s over %.1f s held out of descriptors "
+      "(%" PRIu64 " idle sockets topped up; at most %.2f s allowed)\n",
+      cpu_a1 - cpu_a0, static_cast<double>(att_t1 - att_t0) / 1000.0, quiet_cpu, quiet_wall, topped,
+      kMaxQuietCpuShare * quiet_wall);
+  std::printf("attack: %zu idle sockets left after the quiet phase, %zu not closed after %" PRIu64 " ms\n", idle_left,
+              idle_unclosed, reclaim_ms);
   if (r.check_rss)
-    std::printf("attack: server resident %.1f MiB at start, peak %.1f MiB (at most %.1f MiB allowed), %.1f MiB at "
-                "the end\n",
-                rss_start / 1048576.0, hwm / 1048576.0,
-                (rss_start + kMaxBytes * 3 / 2 + kRssAllowance) / 1048576.0, rss_end / 1048576.0);
+    std::printf(
+        "attack: server resident %.1f MiB at start, peak %.1f MiB (at most %.1f MiB allowed), %.1f MiB at "
+        "the end\n",
+        rss_start / 1048576.0, hwm / 1048576.0, (rss_start + kMaxBytes * 3 / 2 + kRssAllowance) / 1048576.0,
+        rss_end / 1048576.0);
   else
     std::printf("attack: server resident size not checked (sanitizers)\n");
   std::printf("attack: the pool counted at most %.1f MiB of its %.1f MiB budget\n", r.peak_budgeted / 1048576.0,
               kMaxBytes / 1048576.0);
-  std::printf("attack: server log %" PRIu64 " bytes; legitimate clients: %d finished, %d failed\n",
-              r.server_log_bytes, r.legit_finished, r.legit_failed);
+  std::printf("attack: server log %" PRIu64 " bytes; legitimate clients: %d finished, %d failed\n", r.server_log_bytes,
+              r.legit_finished, r.legit_failed);
   std::printf("attack: server totals: %s\n", r.server_final.c_str());
 
   // ---- what must hold
@@ -700,8 +729,7 @@ int run(Run &r) {
   const auto reported = [](const std::string &text) {
     return text.find("Sanitizer") != std::string::npos || text.find("runtime error:") != std::string::npos;
   };
-  if (reported(r.server.all) || reported(r.server.tail))
-    r.fail("a sanitizer reported an error in the server");
+  if (reported(r.server.all) || reported(r.server.tail)) r.fail("a sanitizer reported an error in the server");
   if (ratio < kMinThroughputRatio) r.fail("legitimate throughput under attack fell below the required ratio");
   if (quiet_cpu > kMaxQuietCpuShare * quiet_wall) r.fail("the server spun while out of descriptors");
   if (idle_unclosed > 0) r.fail("idle sockets were not closed within the handshake timeout");

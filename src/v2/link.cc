@@ -1,0 +1,133 @@
+#include "v2/link.h"
+
+#include <algorithm>
+
+namespace sc {
+namespace v2 {
+
+void Link::start(Streams &s, uint64_t peer_base, uint64_t resend_from, bool ack_first_out, bool ack_first_in) {
+  peer_pos_ = peer_base;
+  s.out.restart_from(resend_from);
+  ack_first_out_ = ack_first_out;
+  ack_first_in_ = ack_first_in;
+  // The handshake gave the peer this count, which acknowledges like an ACK.
+  s.in.acked = peer_base;
+}
+
+bool Link::write(Streams &s, std::vector<uint8_t> &out, bool force_ack) {
+  if (close_sent_) return true;
+  bool need_ack = ack_first_out_ || (s.in.unacknowledged() > 0 && (force_ack || s.in.ack_due(s.peer_window)));
+  while (need_ack || npongs_ > 0 || ping_pending_ || s.out.sendable() > 0 || close_pending_) {
+    writer_.begin(out);
+    if (need_ack) {
+      write_ack(writer_.extend(out, kAckSize), s.in.received);
+      s.in.acked = s.in.received;
+      need_ack = ack_first_out_ = false;
+    }
+    for (size_t k = 0; k < npongs_; ++k) write_pong(writer_.extend(out, kPongSize), pongs_[k]);
+    npongs_ = 0;
+    if (ping_pending_) {
+      write_ping(writer_.extend(out, kPingSize), ping_token_);
+      ping_pending_ = false;
+    }
+    for (uint64_t left; (left = s.out.sendable()) > 0 && writer_.room(out) > kDataHeaderSize;) {
+      const size_t n = static_cast<size_t>(std::min<uint64_t>(left, writer_.room(out) - kDataHeaderSize));
+      uint8_t *p = writer_.extend(out, kDataHeaderSize + n);
+      write_data_header(p, n);
+      s.out.take(p + kDataHeaderSize, n);
+    }
+    if (close_pending_ && s.out.sendable() == 0 && writer_.room(out) >= kCloseSize) {
+      write_close(writer_.extend(out, kCloseSize), close_reason_);
+      close_pending_ = false;
+      close_sent_ = true;
+    }
+    if (!writer_.finish(out)) return false;
+    if (close_sent_) break;
+  }
+  return true;
+}
+
+// The rules a record must meet as a whole, before anything in it counts.
+bool Link::check(const Streams &s, const uint8_t *plain, size_t n) const {
+  FrameReader frames(plain, n);
+  Frame f;
+  bool first = true;
+  uint64_t acked = s.out.acked(), pos = peer_pos_, received = s.in.received;
+  while (frames.next(f) == FrameReader::Result::kFrame) {
+    if (first && ack_first_in_ && f.type != FrameType::kAck) return false;
+    first = false;
+    switch (f.type) {
+      case FrameType::kAck:
+        if (f.value < acked || f.value > s.out.sent()) return false;
+        acked = f.value;
+        break;
+      case FrameType::kData:
+        // The peer resends from the count it was given: never beyond what
+        // this side received, so the stream has no gap.
+        if (pos > received) return false;
+        pos += f.n;
+        received = std::max(received, pos);
+        break;
+      default:
+        break;
+    }
+  }
+  return true;
+}
+
+void Link::apply(Streams &s, const uint8_t *plain, size_t n, LinkEvents &events, bool *got_data) {
+  FrameReader frames(plain, n);
+  Frame f;
+  ack_first_in_ = false;
+  while (frames.next(f) == FrameReader::Result::kFrame) {
+    switch (f.type) {
+      case FrameType::kData: {
+        const uint64_t end = peer_pos_ + f.n;
+        if (end > s.in.received) {  // the part already received is dropped
+          const size_t skip = static_cast<size_t>(s.in.received - peer_pos_);
+          s.in.received = end;
+          *got_data = true;
+          events.data(f.data + skip, f.n - skip);
+        }
+        peer_pos_ = end;
+        break;
+      }
+      case FrameType::kAck:
+        s.out.ack(f.value);  // checked above
+        break;
+      case FrameType::kPing:
+        if (npongs_ == kMaxPongs) {
+          std::copy(pongs_ + 1, pongs_ + kMaxPongs, pongs_);
+          --npongs_;
+        }
+        pongs_[npongs_++] = f.value;
+        break;
+      case FrameType::kPong:
+        events.pong(f.value);
+        break;
+      case FrameType::kClose:
+        closed_ = true;
+        closed_reason_ = static_cast<uint16_t>(f.value);
+        break;
+    }
+  }
+}
+
+Link::Read Link::read(Streams &s, const uint8_t *p, size_t n, LinkEvents &events, bool *got_data) {
+  *got_data = false;
+  if (closed_) return Read::kClosed;
+  bool bad = false;
+  const RecordReader::Result r = reader_.read(p, n, [&](const uint8_t *plain, size_t len) {
+    if (!check(s, plain, len)) {
+      bad = true;
+      return false;
+    }
+    apply(s, plain, len, events, got_data);
+    return !closed_;
+  });
+  if (r == RecordReader::Result::kError || bad) return Read::kError;
+  return closed_ ? Read::kClosed : Read::kOk;
+}
+
+}  // namespace v2
+}  // namespace sc
