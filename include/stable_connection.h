@@ -176,7 +176,12 @@ SC_EXPORT int sc_client_set_window(struct connection *c, size_t bytes) SC_NOEXCE
 #define SC_REASON_NO_RESOURCES 10   /* memory or randomness ran out while handling it */
 #define SC_REASON_EVICTED 11        /* detached, ended to make room in the pool's budget */
 #define SC_REASON_POOL_FULL 12      /* the budget is taken by sessions that have a socket */
-#define SC_REASON_MAX 12
+/* Version 2 (a client learns them from the server's status byte). */
+#define SC_REASON_NOT_SUPPORTED 13  /* the server does not accept this protocol version */
+#define SC_REASON_BUSY 14           /* the server has too many handshakes in progress; try later */
+#define SC_REASON_REJECTED 15       /* the request did not verify (wrong key or secret) or broke a rule */
+#define SC_REASON_PROTOCOL_ERROR 16 /* a record or message that did not verify or broke the protocol */
+#define SC_REASON_MAX 16
 
 /* A short English name of an SC_REASON_* value. Never NULL: any other value
  * gives "unknown reason". */

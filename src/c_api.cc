@@ -389,6 +389,10 @@ constexpr Pair<sc::Reason> kReasons[] = {
     {SC_REASON_NO_RESOURCES, sc::Reason::kNoResources},
     {SC_REASON_EVICTED, sc::Reason::kEvicted},
     {SC_REASON_POOL_FULL, sc::Reason::kPoolFull},
+    {SC_REASON_NOT_SUPPORTED, sc::Reason::kNotSupported},
+    {SC_REASON_BUSY, sc::Reason::kBusy},
+    {SC_REASON_REJECTED, sc::Reason::kRejected},
+    {SC_REASON_PROTOCOL_ERROR, sc::Reason::kProtocolError},
 };
 static_assert(all_equal(kReasons), "an SC_REASON_* value differs from its sc::Reason");
 static_assert(consecutive(kReasons, SC_REASON_NONE) && SC_REASON_NONE == 0, "SC_REASON_* values are 0, 1, 2, ...");

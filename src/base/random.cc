@@ -88,6 +88,16 @@ uint64_t random_nonzero_u64(RandomSide side) {
   }
 }
 
+void random_fill(RandomSide side, uint8_t *p, size_t n) {
+  while (n > 0) {
+    uint64_t v = random_u64(side);
+    for (int k = 0; k < 8 && n > 0; ++k, --n) {
+      *p++ = static_cast<uint8_t>(v);
+      v >>= 8;
+    }
+  }
+}
+
 void set_random_source(RandomSide side, RandomFn fn, void *user_data) {
   std::lock_guard<std::mutex> lock(g_mutex);
   g_override[static_cast<int>(side)] = Override{fn, user_data};

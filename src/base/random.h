@@ -3,6 +3,7 @@
 #ifndef SC_BASE_RANDOM_H
 #define SC_BASE_RANDOM_H
 
+#include <cstddef>
 #include <cstdint>
 
 namespace sc {
@@ -16,6 +17,10 @@ uint64_t random_u64(RandomSide side);
 
 // A nonzero value, as DH private keys must be.
 uint64_t random_nonzero_u64(RandomSide side);
+
+// Fills `p` with n random bytes, taken 8 at a time (little-endian) from the
+// same source as random_u64, so that tests inject bytes through it too.
+void random_fill(RandomSide side, uint8_t *p, size_t n);
 
 void set_random_source(RandomSide side, RandomFn fn, void *user_data);
 

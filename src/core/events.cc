@@ -17,6 +17,10 @@ const char *reason_string(int reason) {
     case Reason::kNoResources: return "out of memory or randomness";
     case Reason::kEvicted: return "detached session ended to make room in the pool's budget";
     case Reason::kPoolFull: return "the pool's budget is taken by sessions with a socket";
+    case Reason::kNotSupported: return "the server does not accept this protocol version";
+    case Reason::kBusy: return "the server has too many handshakes in progress";
+    case Reason::kRejected: return "the request did not verify or broke a rule";
+    case Reason::kProtocolError: return "a record or message did not verify or broke the protocol";
   }
   return "unknown reason";
 }

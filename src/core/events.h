@@ -22,8 +22,12 @@ enum class Reason : int {
   kNoResources = 10,
   kEvicted = 11,
   kPoolFull = 12,
+  kNotSupported = 13,
+  kBusy = 14,
+  kRejected = 15,
+  kProtocolError = 16,
 };
-constexpr int kMaxReason = 12;
+constexpr int kMaxReason = 16;
 
 const char *reason_string(int reason);
 
