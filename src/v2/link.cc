@@ -5,13 +5,18 @@
 namespace sc {
 namespace v2 {
 
-void Link::start(Streams &s, uint64_t peer_base, uint64_t resend_from, bool ack_first_out, bool ack_first_in) {
+void Link::prepare(Streams &s, uint64_t peer_base, bool ack_first_in) {
+  (void)s;
   peer_pos_ = peer_base;
+  ack_first_in_ = ack_first_in;
+}
+
+void Link::start_output(Streams &s, uint64_t resend_from, bool ack_first_out) {
   s.out.restart_from(resend_from);
   ack_first_out_ = ack_first_out;
-  ack_first_in_ = ack_first_in;
-  // The handshake gave the peer this count, which acknowledges like an ACK.
-  s.in.acked = peer_base;
+  // The handshake gave the peer this side's count, which acknowledges like
+  // an ACK: only what arrives beyond it needs one.
+  s.in.acked = std::min(s.in.received, peer_pos_);
 }
 
 bool Link::write(Streams &s, std::vector<uint8_t> &out, bool force_ack) {
@@ -121,6 +126,10 @@ Link::Read Link::read(Streams &s, const uint8_t *p, size_t n, LinkEvents &events
     if (!check(s, plain, len)) {
       bad = true;
       return false;
+    }
+    if (first_in_) {
+      first_in_ = false;
+      events.first_record();
     }
     apply(s, plain, len, events, got_data);
     return !closed_;

@@ -32,6 +32,9 @@ class LinkEvents {
  public:
   virtual void data(const uint8_t *p, size_t n) = 0;
   virtual void pong(uint64_t token) = 0;
+  // The connection's first record verified and met the rules, before any of
+  // it takes effect: where the pool moves a resumed session to its new socket.
+  virtual void first_record() {}
 
  protected:
   ~LinkEvents() = default;
@@ -50,7 +53,15 @@ class Link {
   // side resends from `resend_from` (the peer's count). `ack_first_out`:
   // this side's first record begins with an ACK (the client);
   // `ack_first_in`: the peer's must (the server).
-  void start(Streams &s, uint64_t peer_base, uint64_t resend_from, bool ack_first_out, bool ack_first_in);
+  void start(Streams &s, uint64_t peer_base, uint64_t resend_from, bool ack_first_out, bool ack_first_in) {
+    prepare(s, peer_base, ack_first_in);
+    start_output(s, resend_from, ack_first_out);
+  }
+  // The same in two steps, for a side that reads a connection before its
+  // session is moved to it (the pool's resume): prepare() touches only this
+  // connection, start_output() the session's outbound stream.
+  void prepare(Streams &s, uint64_t peer_base, bool ack_first_in);
+  void start_output(Streams &s, uint64_t resend_from, bool ack_first_out);
 
   // Appends records to `out`. `force_ack` acknowledges everything received
   // (this library does so after every input that carried data); otherwise
@@ -90,6 +101,7 @@ class Link {
   uint64_t peer_pos_ = 0;  // stream offset of the peer's next DATA byte on this connection
   bool ack_first_out_ = false, ack_first_in_ = false;
   bool ping_pending_ = false, close_pending_ = false, close_sent_ = false, closed_ = false;
+  bool first_in_ = true;
   uint64_t ping_token_ = 0;
   uint16_t close_reason_ = 0, closed_reason_ = 0;
   // PONGs owed, answered in the next record; a peer that pings faster than
