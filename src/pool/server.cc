@@ -3,6 +3,10 @@
 #include <algorithm>
 
 #include "base/failure.h"
+#ifdef SC_WITH_V2
+#include "base/random.h"
+#include "crypto/primitives.h"
+#endif
 
 namespace sc {
 
@@ -42,7 +46,45 @@ class Server::HandshakeHost final : public v1::ServerHandshakeHost {
 };
 
 Server::Server() = default;
-Server::~Server() = default;
+Server::~Server() {
+#ifdef SC_WITH_V2
+  crypto::cleanse(static_key_, sizeof static_key_);
+#endif
+}
+
+bool Server::set_static_key(const uint8_t *key) {
+#ifdef SC_WITH_V2
+  uint8_t pub[noise::kDhSize];
+  if (!crypto::x25519_public(key, pub)) return false;  // the library cannot use it
+  std::memcpy(static_key_, key, sizeof static_key_);
+  has_key_ = true;
+  accept_v2_ = true;
+  return true;
+#else
+  (void)key;
+  return false;
+#endif
+}
+
+bool Server::set_versions(bool v1, bool v2) {
+  if (!v1 && !v2) return false;
+#ifdef SC_WITH_V2
+  if (v2 && !has_key_) return false;
+#else
+  if (v2) return false;
+#endif
+  accept_v1_ = v1;
+  accept_v2_ = v2;
+  return true;
+}
+
+bool Server::accepts_v2() const {
+#ifdef SC_WITH_V2
+  return has_key_ && accept_v2_;
+#else
+  return false;
+#endif
+}
 
 int Server::session_fd(int id) const {
   const Session *s = sessions_.find(id);
@@ -51,7 +93,11 @@ int Server::session_fd(int id) const {
 
 size_t Server::session_held(int id) const {
   const Session *s = sessions_.find(id);
-  return s ? s->out.held() : 0;
+  if (!s) return 0;
+#ifdef SC_WITH_V2
+  if (s->v2) return static_cast<size_t>(s->v2->streams.out.held());
+#endif
+  return s->out.held();
 }
 
 bool Server::session_info(int id, SessionInfo *info) const {
@@ -63,6 +109,15 @@ bool Server::session_info(int id, SessionInfo *info) const {
   info->detached_ms = s->attached() ? 0 : clock_.now() - s->detached_at_ms;
   info->sent = s->sent();
   info->received = s->received;
+#ifdef SC_WITH_V2
+  if (s->v2) {
+    const v2::Streams &st = s->v2->streams;
+    info->held = st.out.held();
+    info->backlog = st.out.backlog();
+    info->sent = st.out.sent();
+    info->received = st.in.received;
+  }
+#endif
   return true;
 }
 
@@ -113,11 +168,47 @@ void Server::refuse(int fd, Reason why) {
   emit(e);
 }
 
+void Server::close_after_output(int fd) {
+  Socket *sock = sockets_.find(fd);
+  if (!sock || sock->kind == SocketKind::kClosing) return;
+  queue_.push_close(fd);
+  sockets_.set_kind(*sock, SocketKind::kClosing);
+  sock->session_id = 0;
+  ++sock->queued_out;
+}
+
+void Server::refuse_after_answer(int fd, Reason why) {
+  close_after_output(fd);
+  ++counters_.refused[static_cast<int>(why)];
+  PoolEvent e;
+  e.type = PoolEventType::kHandshakeRefused;
+  e.fd = fd;
+  e.reason = why;
+  emit(e);
+}
+
+void Server::drop_pending(int fd, Socket &sock) {
+#ifdef SC_WITH_V2
+  // A new session answered here loses its socket before its first record:
+  // it waits, unconfirmed, for a resume within the handshake timeout.
+  if (sock.pending_new) {
+    sock.pending_new = false;
+    if (Session *s = sessions_.find(sock.session_id)) {
+      if (s->fd == fd) detach(*s, fd);
+    }
+  }
+#else
+  (void)fd;
+  (void)sock;
+#endif
+}
+
 void Server::abandon_socket(int fd) {
   Socket *sock = sockets_.find(fd);
   if (!sock) return;
   switch (sock->kind) {
     case SocketKind::kHandshake:
+      drop_pending(fd, *sock);
       refuse(fd, Reason::kNoResources);
       return;
     case SocketKind::kAttached:
@@ -182,8 +273,13 @@ bool Server::make_room_for_session() {
 Socket *Server::admit_socket(int fd) {
   Socket &sock = sockets_.open(fd, clock_.now());
   if (max_handshakes_ > 0 && sockets_.handshakes() > max_handshakes_) {
-    refuse(fd, Reason::kTooManyHandshakes);
-    return nullptr;
+    // Version 2 answers "busy" once the whole request is in, so a pool that
+    // speaks it waits for the first bytes before refusing.
+    if (!accepts_v2()) {
+      refuse(fd, Reason::kTooManyHandshakes);
+      return nullptr;
+    }
+    sock.over_cap = true;
   }
   if (max_bytes_ > 0) {
     // The new socket is counted already.
@@ -216,9 +312,21 @@ void Server::receive(int fd, const uint8_t *data, size_t n) {
     case SocketKind::kClosing:
       return;  // the pool already gave up on this socket
     case SocketKind::kAttached:
+#ifdef SC_WITH_V2
+      if (sock->link) {
+        feed_link(fd, *sock, data, n);
+        return;
+      }
+#endif
       if (Session *s = sessions_.find(sock->session_id)) feed_session(*s, data, n);
       return;
     case SocketKind::kHandshake:
+#ifdef SC_WITH_V2
+      if (sock->link) {
+        feed_link(fd, *sock, data, n);
+        return;
+      }
+#endif
       feed_handshake(fd, *sock, data, n);
       return;
   }
@@ -227,6 +335,7 @@ void Server::receive(int fd, const uint8_t *data, size_t n) {
 void Server::socket_closed(int fd) {
   Socket *sock = sockets_.find(fd);
   if (!sock) return;
+  if (sock->kind == SocketKind::kHandshake) drop_pending(fd, *sock);
   const bool attached = sock->kind == SocketKind::kAttached;
   const int id = sock->session_id;
   purge_output(fd);
@@ -244,6 +353,59 @@ void Server::feed_handshake(int fd, Socket &sock, const uint8_t *data, size_t n)
     refuse(fd, Reason::kMalformed);
     return;
   }
+  if (sock.version == 0) {
+    // The first 8 bytes tell the version (docs/PROTOCOL.md section 5).
+    if (!sock.first.fill(data, n, v1::kKindSize)) return;
+#ifdef SC_WITH_V2
+    const v2::FirstBytes kind = v2::classify(sock.first.data());
+    if (kind == v2::FirstBytes::kV2 || kind == v2::FirstBytes::kOtherVersion) {
+      if (kind == v2::FirstBytes::kOtherVersion || !accepts_v2()) {
+        out_buffer(fd).push_back(static_cast<uint8_t>(v2::Status::kNotSupported));
+        refuse_after_answer(fd, Reason::kNotSupported);
+        return;
+      }
+      sock.version = 2;
+      sock.hs2.reset(new v2::ServerHandshake);
+      uint8_t first[v1::kKindSize];
+      std::copy(sock.first.data(), sock.first.data() + v1::kKindSize, first);
+      feed_v2_handshake(fd, sock, first, sizeof first);
+      Socket *again = sockets_.find(fd);
+      if (n > 0 && again && again->kind == SocketKind::kHandshake && !again->link)
+        feed_v2_handshake(fd, *again, data, n);
+      return;
+    }
+    if (!accept_v1_) {
+      refuse(fd, Reason::kNotSupported);  // version 1 has no status byte
+      return;
+    }
+#endif
+    if (sock.over_cap) {
+      refuse(fd, Reason::kTooManyHandshakes);
+      return;
+    }
+    sock.version = 1;
+    uint8_t first[v1::kKindSize];
+    std::copy(sock.first.data(), sock.first.data() + v1::kKindSize, first);
+    feed_v1(fd, sock, first, sizeof first);
+    if (n == 0 || !still_in_handshake(fd)) return;
+    feed_v1(fd, *sockets_.find(fd), data, n);
+    return;
+  }
+#ifdef SC_WITH_V2
+  if (sock.version == 2) {
+    feed_v2_handshake(fd, sock, data, n);
+    return;
+  }
+#endif
+  feed_v1(fd, sock, data, n);
+}
+
+bool Server::still_in_handshake(int fd) {
+  const Socket *sock = sockets_.find(fd);
+  return sock && sock->kind == SocketKind::kHandshake;
+}
+
+void Server::feed_v1(int fd, Socket &sock, const uint8_t *data, size_t n) {
   HandshakeHost host(*this, fd);
   const HandshakeStep step = sock.hs.feed(host, data, n);
   switch (step.kind) {
@@ -357,6 +519,14 @@ void Server::detach(Session &s, int fd) {
 // A detached session whose client misses bytes that are no longer held can
 // never resume: end it now rather than when the client comes back.
 void Server::check_backlog(Session &s) {
+#ifdef SC_WITH_V2
+  // Version 2 never drops what the client has not acknowledged; only a
+  // backlog beyond the window ends a detached session.
+  if (s.v2) {
+    if (!s.attached() && s.v2->streams.out.backlog() > s.v2->streams.out.window()) free_session(s.id, Reason::kBacklog);
+    return;
+  }
+#endif
   if (!s.attached() && !SessionTable::can_resume_later(s)) free_session(s.id, Reason::kBacklog);
 }
 
@@ -364,7 +534,22 @@ void Server::free_session(int id, Reason why) {
   Session *s = sessions_.find(id);
   if (!s) return;
   if (s->attached()) close_socket(s->fd);
+#ifdef SC_WITH_V2
+  if (s->v2) {
+    counters_.bytes_held -= s->v2->streams.out.held();
+    v2_ids_.erase(s->v2->sid);
+    // Answered resumes of it that wait for their first record end too.
+    std::vector<int> pending;
+    sockets_.for_each([&](int fd, const Socket &sock) {
+      if (sock.kind == SocketKind::kHandshake && sock.pending_id == id) pending.push_back(fd);
+    });
+    for (int fd : pending) close_socket(fd);
+  } else {
+    counters_.bytes_held -= s->out.held();
+  }
+#else
   counters_.bytes_held -= s->out.held();
+#endif
   sessions_.remove(id);
   ++counters_.closed[static_cast<int>(why)];
   PoolEvent e;
@@ -377,6 +562,12 @@ void Server::free_session(int id, Reason why) {
 void Server::send(int id, const uint8_t *data, size_t n) {
   Session *s = sessions_.find(id);
   if (!s || n == 0 || !data) return;
+#ifdef SC_WITH_V2
+  if (s->v2) {
+    send_v2(*s, data, n);
+    return;
+  }
+#endif
   scratch_.clear();
   std::vector<uint8_t> &out = s->attached() ? out_buffer(s->fd) : scratch_;
   const size_t at = out.size();
@@ -416,7 +607,25 @@ void Server::send(int id, const uint8_t *data, size_t n) {
   if (max_bytes_ > 0) evict_for_bytes(0);
 }
 
-void Server::close_session(int id) { free_session(id, Reason::kByApplication); }
+void Server::close_session(int id) {
+#ifdef SC_WITH_V2
+  Session *s = sessions_.find(id);
+  if (s && s->v2 && s->attached()) {
+    // CLOSE after the records already made, then the socket closes.
+    Socket *sock = sockets_.find(s->fd);
+    if (sock && sock->link) {
+      sock->link->close(s->v2->streams, 0);
+      write_v2(*s, false);
+      if (s->attached()) {
+        const int fd = s->fd;
+        s->fd = -1;
+        close_after_output(fd);
+      }
+    }
+  }
+#endif
+  free_session(id, Reason::kByApplication);
+}
 
 void Server::abandon_session(int id) { free_session(id, Reason::kNoResources); }
 
@@ -426,13 +635,272 @@ void Server::timeout() {
   sockets_.for_each([&](int fd, const Socket &sock) {
     if (sock.kind == SocketKind::kHandshake && now - sock.started_ms > handshake_timeout_ms_) overdue.push_back(fd);
   });
-  for (int fd : overdue) refuse(fd, Reason::kTimedOut);
-  if (reuse_timeout_ms_ == 0) return;
+  for (int fd : overdue) {
+#ifdef SC_WITH_V2
+    // An unconfirmed new session goes with its socket.
+    Socket *sock = sockets_.find(fd);
+    const int unconfirmed = sock && sock->pending_new ? sock->session_id : 0;
+    refuse(fd, Reason::kTimedOut);
+    if (unconfirmed) {
+      if (Session *s = sessions_.find(unconfirmed)) s->fd = -1;
+      free_session(unconfirmed, Reason::kTimedOut);
+    }
+#else
+    refuse(fd, Reason::kTimedOut);
+#endif
+  }
   std::vector<int> expired;
+#ifdef SC_WITH_V2
+  // Unconfirmed sessions without a socket: the handshake timeout, from their
+  // first socket.
+  sessions_.for_each([&](const Session &s) {
+    if (s.v2 && !s.v2->confirmed && !s.attached() && now - s.v2->opened_ms > handshake_timeout_ms_)
+      expired.push_back(s.id);
+  });
+  for (int id : expired) free_session(id, Reason::kTimedOut);
+  expired.clear();
+#endif
+  if (reuse_timeout_ms_ == 0) return;
   sessions_.for_each([&](const Session &s) {
     if (!s.attached() && now - s.detached_at_ms > reuse_timeout_ms_) expired.push_back(s.id);
   });
   for (int id : expired) free_session(id, Reason::kExpired);
 }
+
+// ---------------------------------------------------------------- version 2
+
+#ifdef SC_WITH_V2
+
+uint32_t Server::v2_window() const {
+  return static_cast<uint32_t>(std::min<size_t>(std::max<size_t>(window_, v2::kMinWindow), v2::kMaxWindow));
+}
+
+// The pool as a version 2 handshake on socket `fd` sees it.
+class Server::HandshakeHostV2 final : public v2::ServerHandshakeHost {
+ public:
+  HandshakeHostV2(Server &server, int fd, const Socket &sock) : server_(server), fd_(fd), sock_(sock) {}
+  std::vector<uint8_t> &answer_buffer() override { return server_.out_buffer(fd_); }
+  const uint8_t *static_key() override { return server_.static_key_; }
+  uint16_t server_id() override { return server_.server_id_; }
+  uint32_t window() override { return server_.v2_window(); }
+  bool busy() override {
+    return sock_.over_cap || (server_.max_handshakes_ > 0 && server_.sockets_.handshakes() > server_.max_handshakes_);
+  }
+  Reason admit_new_session() override {
+    if (server_.max_sessions_ == 0 && server_.max_bytes_ == 0) return Reason::kNone;
+    return server_.make_room_for_session() ? Reason::kNone : Reason::kPoolFull;
+  }
+  bool session_id_taken(const v2::SessionId &id) override { return server_.v2_ids_.count(id) != 0; }
+  Target find_session(const v2::SessionId &id) override {
+    auto it = server_.v2_ids_.find(id);
+    if (it == server_.v2_ids_.end()) return Target{};
+    const Session *s = server_.sessions_.find(it->second);
+    if (!s || !s->v2) return Target{};
+    const v2::Streams &st = s->v2->streams;
+    return Target{s->id, s->v2->secret, st.out.acked(), st.out.sent(), st.in.received};
+  }
+
+ private:
+  Server &server_;
+  int fd_;
+  const Socket &sock_;
+};
+
+void Server::feed_v2_handshake(int fd, Socket &sock, const uint8_t *data, size_t n) {
+  HandshakeHostV2 host(*this, fd, sock);
+  const HandshakeStep step = sock.hs2->feed(host, data, n);
+  switch (step.kind) {
+    case HandshakeStep::Kind::kMore:
+      return;
+    case HandshakeStep::Kind::kRefused:
+      // A status byte, when the contract gives one, is queued: it goes first.
+      if (sock.queued_out > 0)
+        refuse_after_answer(fd, step.reason);
+      else
+        refuse(fd, step.reason);
+      return;
+    case HandshakeStep::Kind::kNewSession:
+      open_session_v2(fd, sock);
+      return;
+    case HandshakeStep::Kind::kResume:
+      answered_resume_v2(fd, sock);
+      return;
+  }
+}
+
+void Server::open_session_v2(int fd, Socket &sock) {
+  const int id = sessions_.allocate_id();
+  Session &s = sessions_.add_unindexed(id);
+  s.v2.reset(new SessionV2(v2_window(), sock.hs2->client_window()));
+  s.v2->sid = sock.hs2->session_id();
+  std::memcpy(s.v2->secret, sock.hs2->resume_secret(), sizeof s.v2->secret);
+  s.v2->opened_ms = sock.started_ms;
+  v2_ids_[s.v2->sid] = id;
+  sock.link.reset(new v2::Link);
+  if (!sock.hs2->split(*sock.link)) {
+    sessions_.remove(id);
+    v2_ids_.erase(s.v2->sid);
+    refuse(fd, Reason::kNoResources);
+    return;
+  }
+  sock.hs2.reset();
+  sock.link->start(s.v2->streams, 0, 0, false, true);
+  // Attached here from now (records may flow), but a handshake in progress
+  // until the client's first record confirms it.
+  sessions_.on_attached(s);
+  s.fd = fd;
+  sock.session_id = id;
+  sock.pending_new = true;
+  ++counters_.sessions_opened;
+  PoolEvent e;
+  e.type = PoolEventType::kSessionOpened;
+  e.id = id;
+  e.fd = fd;
+  emit(e);
+}
+
+void Server::answered_resume_v2(int fd, Socket &sock) {
+  Session *s = sessions_.find(sock.hs2->resumed_id());
+  if (!s || !s->v2) {
+    refuse(fd, Reason::kUnknownSession);
+    return;
+  }
+  sock.link.reset(new v2::Link);
+  if (!sock.hs2->split(*sock.link)) {
+    refuse(fd, Reason::kNoResources);
+    return;
+  }
+  // The session stays where it is until this connection's first record.
+  sock.link->prepare(s->v2->streams, sock.hs2->told_received(), true);
+  sock.pending_id = s->id;
+  sock.resume_from = sock.hs2->client_received();
+  sock.hs2.reset();
+}
+
+// What a version 2 connection's input does to the pool.
+class Server::LinkEventsV2 final : public v2::LinkEvents {
+ public:
+  LinkEventsV2(Server &server, Session &s, int fd) : server_(server), s_(s), fd_(fd) {}
+  void data(const uint8_t *p, size_t n) override {
+    std::vector<uint8_t> &dst = server_.queue_.input_for(s_.id);
+    dst.insert(dst.end(), p, p + n);
+    server_.counters_.bytes_in += n;
+  }
+  void pong(uint64_t) override {}
+  void first_record() override {
+    Socket *sock = server_.sockets_.find(fd_);
+    if (!sock) return;
+    if (sock->pending_new) {
+      sock->pending_new = false;
+      s_.v2->confirmed = true;
+      server_.sockets_.set_kind(*sock, SocketKind::kAttached);
+    } else if (sock->pending_id) {
+      server_.move_session_v2(s_, fd_, *sock);
+    }
+  }
+
+ private:
+  Server &server_;
+  Session &s_;
+  int fd_;
+};
+
+void Server::feed_link(int fd, Socket &sock, const uint8_t *data, size_t n) {
+  // Between the answer and the client's first record nothing can come
+  // while the answer is still queued: the client has not read it.
+  if (sock.kind == SocketKind::kHandshake && sock.queued_out > 0 && sock.pending_id) {
+    refuse(fd, Reason::kMalformed);
+    return;
+  }
+  const int id = sock.pending_id ? sock.pending_id : sock.session_id;
+  Session *s = sessions_.find(id);
+  if (!s || !s->v2) {
+    close_socket(fd);
+    return;
+  }
+  LinkEventsV2 events(*this, *s, fd);
+  const uint64_t held_before = s->v2->streams.out.held();
+  bool got_data = false;
+  const v2::Link::Read r = sock.link->read(s->v2->streams, data, n, events, &got_data);
+  counters_.bytes_held -= held_before - s->v2->streams.out.held();
+  Socket *now = sockets_.find(fd);
+  if (r == v2::Link::Read::kError) {
+    // This connection only: an attached session detaches and may resume.
+    const bool attached_here = s->fd == fd && now && now->kind == SocketKind::kAttached;
+    if (now && now->pending_new) drop_pending(fd, *now);
+    if (attached_here) {
+      close_socket(fd);
+      detach(*s, fd);
+      ++counters_.refused[static_cast<int>(Reason::kProtocolError)];
+    } else {
+      refuse(fd, Reason::kProtocolError);
+    }
+    return;
+  }
+  if (r == v2::Link::Read::kClosed) {
+    // The client ended the session: its data came first.
+    if (s->fd == fd) {
+      s->fd = -1;
+      close_socket(fd);
+    }
+    free_session(s->id, Reason::kByApplication);
+    return;
+  }
+  if (s->fd == fd) write_v2(*s, got_data);
+}
+
+void Server::move_session_v2(Session &s, int fd, Socket &sock) {
+  PoolEvent e;
+  e.type = PoolEventType::kSessionResumed;
+  e.id = s.id;
+  e.fd = fd;
+  e.old_fd = s.fd;
+  e.detached_ms = s.attached() ? 0 : clock_.now() - s.detached_at_ms;
+  if (s.attached()) close_socket(s.fd);
+  // Any other resume of this session still waiting for its first record ends.
+  std::vector<int> others;
+  sockets_.for_each([&](int other, const Socket &o) {
+    if (other != fd && o.kind == SocketKind::kHandshake && o.pending_id == s.id) others.push_back(other);
+  });
+  for (int other : others) close_socket(other);
+  v2::Streams &st = s.v2->streams;
+  // The count in the request acknowledges what the client had.
+  const uint64_t held_before = st.out.held();
+  st.out.ack(std::max(sock.resume_from, st.out.acked()));
+  counters_.bytes_held -= held_before - st.out.held();
+  s.v2->confirmed = true;
+  sock.pending_id = 0;
+  attach(s, fd, sock);
+  sock.link->start_output(st, sock.resume_from, false);
+  const uint64_t resent = st.out.sent() - st.out.next();
+  ++counters_.reuses;
+  counters_.bytes_resent += resent;
+  e.resent_bytes = resent;
+  emit(e);
+}
+
+void Server::write_v2(Session &s, bool force_ack) {
+  if (!s.attached()) return;
+  Socket *sock = sockets_.find(s.fd);
+  if (!sock || !sock->link || sock->kind == SocketKind::kClosing) return;
+  if (!sock->link->write(s.v2->streams, out_buffer(s.fd), force_ack)) {
+    const int fd = s.fd;
+    close_socket(fd);
+    detach(s, fd);
+  }
+}
+
+void Server::send_v2(Session &s, const uint8_t *data, size_t n) {
+  s.v2->streams.out.append(data, n);
+  counters_.bytes_held += n;
+  counters_.bytes_out += n;
+  if (s.attached())
+    write_v2(s, false);
+  else
+    check_backlog(s);
+  if (max_bytes_ > 0) evict_for_bytes(0);
+}
+
+#endif  // SC_WITH_V2
 
 }  // namespace sc

@@ -8,6 +8,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
+#include <unordered_map>
 #include <vector>
 
 #include "base/clock.h"
@@ -79,6 +81,17 @@ class Server {
   // gone first.
   void socket_opened(int fd);
   void set_clock(ClockFn fn, void *user_data) { clock_.set(fn, user_data); }
+
+  // Protocol version 2 (a build with SC_WITH_V2). The pool's static private
+  // key (32 bytes) lets it accept version 2; false without version 2 in the
+  // build. Without a key version 2 clients are answered "not supported".
+  bool set_static_key(const uint8_t *key);
+  // The first two bytes of every version 2 session id this pool makes.
+  void set_server_id(uint16_t id) { server_id_ = id; }
+  // Which versions are accepted; false (nothing changed) for neither, or for
+  // version 2 without a key or without version 2 in the build.
+  bool set_versions(bool v1, bool v2);
+  bool accepts_v2() const;
   // Events are queued only while enabled.
   void enable_events(bool on) { events_enabled_ = on; }
 
@@ -99,6 +112,30 @@ class Server {
  private:
   friend struct ServerTestPeer;  // tests reach the id counter through it
   class HandshakeHost;
+  class HandshakeHostV2;
+  class LinkEventsV2;
+
+  // The first bytes of a socket tell its version; then its handshake.
+  void feed_v1(int fd, Socket &sock, const uint8_t *data, size_t n);
+  // True while fd is still a socket in the handshake.
+  bool still_in_handshake(int fd);
+#ifdef SC_WITH_V2
+  void feed_v2_handshake(int fd, Socket &sock, const uint8_t *data, size_t n);
+  void open_session_v2(int fd, Socket &sock);
+  void answered_resume_v2(int fd, Socket &sock);
+  // Records on a version 2 socket, answered or attached.
+  void feed_link(int fd, Socket &sock, const uint8_t *data, size_t n);
+  void move_session_v2(Session &s, int fd, Socket &sock);
+  void write_v2(Session &s, bool force_ack);
+  void send_v2(Session &s, const uint8_t *data, size_t n);
+  uint32_t v2_window() const;
+#endif
+  // A refusal whose answer (a status byte) is queued: it goes out, then the close.
+  void refuse_after_answer(int fd, Reason why);
+  // Closes `fd` once what is queued for it is out.
+  void close_after_output(int fd);
+  // A version 2 socket answered but not confirmed lost its connection.
+  void drop_pending(int fd, Socket &sock);
 
   // A socket the pool did not know: in the handshake from now, unless a cap
   // refuses it at once (then nullptr).
@@ -145,6 +182,22 @@ class Server {
   Clock clock_;
   bool events_enabled_ = false;
   PoolCounters counters_;
+
+  uint16_t server_id_ = 0;
+  bool accept_v1_ = true;
+  bool accept_v2_ = false;
+#ifdef SC_WITH_V2
+  struct SessionIdHash {
+    size_t operator()(const v2::SessionId &id) const {
+      size_t h = 0;
+      std::memcpy(&h, id.bytes.data() + v2::kServerIdSize, sizeof h);  // random bytes
+      return h;
+    }
+  };
+  std::unordered_map<v2::SessionId, int, SessionIdHash> v2_ids_;
+  uint8_t static_key_[noise::kDhSize] = {};
+  bool has_key_ = false;
+#endif
 };
 
 }  // namespace sc

@@ -7,9 +7,16 @@
 #include <cstddef>
 #include <cstdint>
 
+#include <memory>
+
 #include "core/message_queue.h"
 #include "core/send_state.h"
 #include "v1/stream_cipher.h"
+#ifdef SC_WITH_V2
+#include "crypto/primitives.h"
+#include "v2/link.h"
+#include "v2/wire.h"
+#endif
 
 namespace sc {
 
@@ -26,6 +33,26 @@ struct Boundary {
 
 // Boundaries oldest first; most sessions hold one or two.
 using BoundaryRing = RingQueue<Boundary, 2>;
+
+#ifdef SC_WITH_V2
+// What a version 2 session has instead of version 1's cipher and
+// fingerprints: its id and resume secret, its two streams, and whether the
+// client's first record confirmed it yet.
+struct SessionV2 {
+  SessionV2(uint32_t window, uint32_t peer_window) : streams(window, peer_window) {}
+  ~SessionV2() { crypto::cleanse(secret, sizeof secret); }
+  SessionV2(const SessionV2 &) = delete;
+  SessionV2 &operator=(const SessionV2 &) = delete;
+
+  v2::SessionId sid;
+  uint8_t secret[v2::kResumeSecretSize] = {};
+  v2::Streams streams;
+  bool confirmed = false;
+  uint64_t opened_ms = 0;  // when the pool learned of its first socket
+};
+#else
+struct SessionV2 {};  // never made without version 2
+#endif
 
 // The fields a resume and the data path read come first.
 struct alignas(64) Session {
@@ -56,6 +83,8 @@ struct alignas(64) Session {
   BoundaryRing boundaries;
   StreamCipher encoder;        // server->client
   StreamCipher decoder;        // client->server
+  // Version 2 sessions only (the version 1 parts above then go unused).
+  std::unique_ptr<SessionV2> v2;
 };
 
 }  // namespace sc

@@ -33,6 +33,13 @@ Session &SessionTable::add(int id, uint64_t secret, size_t window) {
   return s;
 }
 
+Session &SessionTable::add_unindexed(int id) {
+  auto session = std::make_unique<Session>(id, 0, kMinWindow);
+  Session &s = *session;
+  sessions_.emplace(id, std::move(session));
+  return s;
+}
+
 void SessionTable::remove(int id) {
   auto it = sessions_.find(id);
   if (it == sessions_.end()) return;

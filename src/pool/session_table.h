@@ -41,6 +41,9 @@ class SessionTable {
   int allocate_id();
   // A new session with its stream at position 0, findable by reuse requests.
   Session &add(int id, uint64_t secret, size_t window);
+  // A session that version 1 lookups must never find (a version 2 session):
+  // no hot record, nothing in the fingerprint index.
+  Session &add_unindexed(int id);
   // Forgets session `id` and everything that finds it.
   void remove(int id);
 

@@ -8,7 +8,14 @@
 #include <cstdint>
 #include <unordered_map>
 
+#include <memory>
+
+#include "core/assembler.h"
 #include "v1/server_handshake.h"
+#ifdef SC_WITH_V2
+#include "v2/link.h"
+#include "v2/server_handshake.h"
+#endif
 
 namespace sc {
 
@@ -20,6 +27,23 @@ struct Socket {
   int session_id = 0;       // kAttached
   uint64_t started_ms = 0;  // when the pool learned of the socket
   v1::ServerHandshake hs;   // kHandshake
+  // The protocol version, once the first 8 bytes told it (0 until then).
+  uint8_t version = 0;
+  // Sockets the cap would refuse, in a pool that must first see whether
+  // they speak version 2 (which answers "busy" after the whole request).
+  bool over_cap = false;
+  Assembler<v1::kKindSize> first;
+#ifdef SC_WITH_V2
+  std::unique_ptr<v2::ServerHandshake> hs2;
+  // After the version 2 answer: this connection's records.
+  std::unique_ptr<v2::Link> link;
+  // Answered but not yet confirmed by the client's first record: a new
+  // session (attached here already) or a resume (of pending_id, which moves
+  // here at that record).
+  bool pending_new = false;
+  int pending_id = 0;
+  uint64_t resume_from = 0;  // the client's count in the resume request
+#endif
 };
 
 class SocketTable {

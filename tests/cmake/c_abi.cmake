@@ -113,7 +113,8 @@ if(CMAKE_SCRIPT_MODE_FILE)
   elseif(SC_CHECK STREQUAL "plain_cc")
     # What a C user types: `cc prog.c -I<root> -L<dir> -lstableconn` for the
     # shared library, `cc prog.c libstableconn.a -lmd <C++ runtime>` for the
-    # static one (-lstdc++ with gcc, -lc++ with clang and libc++).
+    # static one (-lstdc++ with gcc, -lc++ with clang and libc++; -lcrypto
+    # too with version 2).
     foreach(v CC SRC ROOT LIBDIR STATIC_LIB OUT)
       if(NOT ${v})
         message(FATAL_ERROR "plain_cc: ${v} is not set")
@@ -131,8 +132,13 @@ if(CMAKE_SCRIPT_MODE_FILE)
     sc_run("run against the shared library"
       "${CMAKE_COMMAND}" -E env "LD_LIBRARY_PATH=${LIBDIR}" ${emulator} "${OUT}_shared")
     separate_arguments(cxx_runtime UNIX_COMMAND "${CXX_RUNTIME}")
-    sc_run("cc with libstableconn.a -lmd ${CXX_RUNTIME}"
-      "${CC}" ${flags} "${SRC}" "-I${ROOT}" "${STATIC_LIB}" -lmd ${cxx_runtime} -o "${OUT}_static")
+    # With version 2 built in, libcrypto as well.
+    set(crypto "")
+    if(WITH_V2)
+      set(crypto -lcrypto)
+    endif()
+    sc_run("cc with libstableconn.a -lmd ${crypto} ${CXX_RUNTIME}"
+      "${CC}" ${flags} "${SRC}" "-I${ROOT}" "${STATIC_LIB}" -lmd ${crypto} ${cxx_runtime} -o "${OUT}_static")
     sc_run("run linked statically" ${emulator} "${OUT}_static")
 
   else()
@@ -198,6 +204,7 @@ add_test(NAME c_abi_plain_cc
     -DSTATIC_LIB=$<TARGET_FILE:stableconn_static>
     -DOUT=${CMAKE_CURRENT_BINARY_DIR}/c_api_test_plain
     -DSANITIZE=${SC_SANITIZE}
+    -DWITH_V2=${SC_WITH_V2}
     "-DFLAGS=${CMAKE_C_FLAGS}"
     "-DEMULATOR=${SC_TEST_EMULATOR}"
     -P ${CMAKE_CURRENT_LIST_FILE})
