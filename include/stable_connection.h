@@ -31,6 +31,8 @@ struct connection_message; /* connectionclient.h */
 #define SC_ERR_INVALID_STATE (-2)    /* the call is not allowed in the object's current state */
 #define SC_ERR_NO_MEMORY (-3)        /* an allocation failed (only where a function says so) */
 #define SC_ERR_NOT_FOUND (-4)        /* no session with that id */
+#define SC_ERR_NOT_SUPPORTED (-5)    /* built without protocol version 2, or not in version 1 */
+#define SC_ERR_CRYPTO (-6)           /* the crypto library failed (no randomness, an unusable key) */
 
 /* Defaults used when the matching setter is never called. */
 #define SC_DEFAULT_HANDSHAKE_TIMEOUT_MS 30000u
@@ -142,6 +144,121 @@ SC_EXPORT int sc_pool_socket_opened(struct connection_pool *cp, int fd) SC_NOEXC
  */
 SC_EXPORT int sc_pool_set_clock(struct connection_pool *cp, sc_clock_fn clock, void *user_data) SC_NOEXCEPT;
 
+/* ------------------------------------------------------------------------
+ * Protocol version 2 (docs/PROTOCOL-V2.md): authenticated encryption, forward
+ * secrecy, acknowledgements and routable session ids, beside version 1 on the
+ * same sockets. A pool accepts it once it has a static key; a client speaks
+ * it when opened with sc_client_open_v2() and the server's public key. A
+ * build without version 2 (SC_WITH_V2=OFF) returns SC_ERR_NOT_SUPPORTED from
+ * each of these calls.
+ * ------------------------------------------------------------------------ */
+
+#define SC_KEY_SIZE 32        /* an X25519 private or public key */
+#define SC_SESSION_ID_SIZE 16 /* a version 2 session id: server id (2 bytes, little-endian), then random */
+
+/* Protocol versions, as bits for sc_pool_set_versions() and as values in
+ * events and statistics. */
+#define SC_PROTOCOL_1 1
+#define SC_PROTOCOL_2 2
+
+/*
+ * A new key pair for a server: `private_key` goes to sc_pool_set_static_key(),
+ * `public_key` to the clients (sc_client_open_v2()). Wipe the private key when
+ * done with it.
+ *   SC_OK                    both written
+ *   SC_ERR_INVALID_ARGUMENT  a pointer is NULL
+ *   SC_ERR_NOT_SUPPORTED     built without version 2
+ *   SC_ERR_CRYPTO            no randomness; nothing written
+ */
+SC_EXPORT int sc_keypair_generate(uint8_t private_key[SC_KEY_SIZE], uint8_t public_key[SC_KEY_SIZE]) SC_NOEXCEPT;
+
+/*
+ * The public key of `private_key`.
+ *   SC_OK                    written
+ *   SC_ERR_INVALID_ARGUMENT  a pointer is NULL
+ *   SC_ERR_NOT_SUPPORTED     built without version 2
+ *   SC_ERR_CRYPTO            the crypto library refused the key; nothing written
+ */
+SC_EXPORT int sc_public_key(const uint8_t private_key[SC_KEY_SIZE], uint8_t public_key[SC_KEY_SIZE]) SC_NOEXCEPT;
+
+/*
+ * The pool's static private key (a copy is kept, wiped when the pool is
+ * deleted or the key replaced). From now on the pool accepts version 2 as
+ * well as the versions it accepted; sessions already open keep their keys.
+ * Without a key the pool answers version 2 requests "not supported".
+ *   SC_OK                    set
+ *   SC_ERR_INVALID_ARGUMENT  cp or key is NULL
+ *   SC_ERR_NOT_SUPPORTED     built without version 2
+ *   SC_ERR_CRYPTO            the crypto library refused the key; nothing changed
+ */
+SC_EXPORT int sc_pool_set_static_key(struct connection_pool *cp, const uint8_t key[SC_KEY_SIZE]) SC_NOEXCEPT;
+
+/*
+ * The server id, the first two bytes of every version 2 session id this pool
+ * makes from now on (0 by default), so that a front end can route a resume to
+ * the process that holds the session.
+ *   SC_OK                    set
+ *   SC_ERR_INVALID_ARGUMENT  cp is NULL
+ *   SC_ERR_NOT_SUPPORTED     built without version 2
+ */
+SC_EXPORT int sc_pool_set_server_id(struct connection_pool *cp, uint16_t id) SC_NOEXCEPT;
+
+/*
+ * Which versions new sockets may speak: SC_PROTOCOL_1, SC_PROTOCOL_2 or both
+ * ORed (the default: version 1, and version 2 once a key is set). A request
+ * of a version not accepted is refused (SC_REASON_NOT_SUPPORTED; version 2
+ * with status 0x01, version 1 by closing the socket). Sessions already open
+ * are not affected.
+ *   SC_OK                    set
+ *   SC_ERR_INVALID_ARGUMENT  cp is NULL, or versions is 0 or has other bits
+ *   SC_ERR_NOT_SUPPORTED     SC_PROTOCOL_2 asked of a build without version 2
+ *   SC_ERR_INVALID_STATE     SC_PROTOCOL_2 asked before a static key was set
+ */
+SC_EXPORT int sc_pool_set_versions(struct connection_pool *cp, unsigned versions) SC_NOEXCEPT;
+
+/*
+ * Opens a version 2 client that trusts the server whose static public key is
+ * `server_key`, and stores it in *out. Every cc_* and sc_client_* call works
+ * on it; cc_close() frees it. The new-session request is queued at the first
+ * cc_poll(), so sc_client_set_window() may still be called before that.
+ *   SC_OK                    *out is the new client
+ *   SC_ERR_INVALID_ARGUMENT  server_key or out is NULL
+ *   SC_ERR_NOT_SUPPORTED     built without version 2
+ *   SC_ERR_NO_MEMORY         no memory; *out is left alone
+ */
+SC_EXPORT int sc_client_open_v2(const uint8_t server_key[SC_KEY_SIZE], struct connection **out) SC_NOEXCEPT;
+
+/*
+ * Ends a version 2 client's session for good: a CLOSE goes out after the data
+ * already sent, the server ends the session (SC_REASON_BY_APPLICATION), and
+ * the client is dead (a final MESSAGE_IN of size 0). Poll and write out what
+ * is queued before closing the socket. Without an established connection the
+ * client is dead at once, and the server's session expires.
+ *   SC_OK                    done
+ *   SC_ERR_INVALID_ARGUMENT  c is NULL
+ *   SC_ERR_NOT_SUPPORTED     c speaks version 1, which has no CLOSE
+ */
+SC_EXPORT int sc_client_close_session(struct connection *c) SC_NOEXCEPT;
+
+/*
+ * Sends a PING on a version 2 client's connection; its PONG gives an
+ * SC_EVENT_CLIENT_PONG event with the round trip in rtt_ms, by the client's
+ * clock (sc_client_set_clock()). A newer PING replaces an unanswered one.
+ *   SC_OK                    queued
+ *   SC_ERR_INVALID_ARGUMENT  c is NULL
+ *   SC_ERR_NOT_SUPPORTED     c speaks version 1
+ *   SC_ERR_INVALID_STATE     the client has no established connection
+ */
+SC_EXPORT int sc_client_ping(struct connection *c) SC_NOEXCEPT;
+
+/*
+ * Replaces the monotonic clock a client measures round trips with; a NULL
+ * clock restores the system clock.
+ *   SC_OK                    set
+ *   SC_ERR_INVALID_ARGUMENT  c is NULL
+ */
+SC_EXPORT int sc_client_set_clock(struct connection *c, sc_clock_fn clock, void *user_data) SC_NOEXCEPT;
+
 /*
  * Client settings. The window can only change while the client has not yet
  * sent application data on its session: call it right after cc_open(). (Data
@@ -221,6 +338,10 @@ struct sc_pool_event {
    * client resends are known only to the client: see sc_client_event.) */
   uint64_t resent_bytes;
   uint64_t detached_ms; /* RESUMED: how long the session had no socket */
+  /* Filled by sc_pool_poll_sized() only (sc_pool_poll() fills the fields
+   * above, the struct as it was before version 2): */
+  int version; /* SC_PROTOCOL_1 or _2: the session's version, or the refused
+                  request's (0 when refused before its first 8 bytes) */
 };
 
 /*
@@ -241,6 +362,14 @@ SC_EXPORT int sc_pool_enable_events(struct connection_pool *cp, int enable) SC_N
  */
 SC_EXPORT int sc_pool_poll(struct connection_pool *cp, struct pool_message *m, struct sc_pool_event *ev) SC_NOEXCEPT;
 
+/*
+ * Like sc_pool_poll(), filling at most `ev_size` bytes of *ev (pass sizeof
+ * *ev): every field, version included.
+ *   as sc_pool_poll()
+ */
+SC_EXPORT int sc_pool_poll_sized(struct connection_pool *cp, struct pool_message *m, struct sc_pool_event *ev,
+                                 size_t ev_size) SC_NOEXCEPT;
+
 /* Client events. */
 #define SC_MESSAGE_EVENT 3 /* returned by sc_client_poll() next to MESSAGE_IN / MESSAGE_OUT */
 
@@ -248,15 +377,18 @@ SC_EXPORT int sc_pool_poll(struct connection_pool *cp, struct pool_message *m, s
 #define SC_EVENT_RESUMED 12       /* the session moved to the new socket; resent_bytes */
 #define SC_EVENT_REFUSED 13       /* reason (WINDOW_EXCEEDED); the connection is dead */
 #define SC_EVENT_SESSION_RESET 14 /* a reconnect had to open a new session; lost_bytes */
+#define SC_EVENT_CLIENT_PONG 15   /* version 2: the answer to sc_client_ping(); rtt_ms */
 
 /* The same values, named for the client (see SC_EVENT_POOL_* above). */
 #define SC_EVENT_CLIENT_CONNECTED SC_EVENT_CONNECTED
 #define SC_EVENT_CLIENT_RESUMED SC_EVENT_RESUMED
-#define SC_EVENT_CLIENT_REFUSED SC_EVENT_REFUSED
+#define SC_EVENT_CLIENT_REFUSED SC_EVENT_REFUSED /* version 2 also: NOT_SUPPORTED, BUSY,
+                                                  UNKNOWN_SESSION, REJECTED, PROTOCOL_ERROR
+                                                  (see sc_client_stats.state) */
 #define SC_EVENT_CLIENT_SESSION_RESET SC_EVENT_SESSION_RESET
 
 struct sc_client_event {
-  int type;   /* SC_EVENT_CONNECTED .. SC_EVENT_SESSION_RESET */
+  int type;   /* SC_EVENT_CONNECTED .. SC_EVENT_CLIENT_PONG */
   int reason; /* REFUSED: SC_REASON_* */
   /* RESUMED: client->server bytes sent again. */
   uint64_t resent_bytes;
@@ -264,6 +396,10 @@ struct sc_client_event {
    * or may not have received (version 1 cannot resume a session on which the
    * client has received nothing). */
   uint64_t lost_bytes;
+  /* Filled by sc_client_poll_sized() only (sc_client_poll() fills the fields
+   * above, the struct as it was before version 2): */
+  uint64_t rtt_ms; /* PONG: the round trip in milliseconds */
+  int version;     /* SC_PROTOCOL_1 or _2: the client's */
 };
 
 /*
@@ -285,6 +421,14 @@ SC_EXPORT int sc_client_enable_events(struct connection *c, int enable) SC_NOEXC
  */
 SC_EXPORT int sc_client_poll(struct connection *c, struct connection_message *m,
                              struct sc_client_event *ev) SC_NOEXCEPT;
+
+/*
+ * Like sc_client_poll(), filling at most `ev_size` bytes of *ev (pass sizeof
+ * *ev): every field, rtt_ms and version included.
+ *   as sc_client_poll()
+ */
+SC_EXPORT int sc_client_poll_sized(struct connection *c, struct connection_message *m, struct sc_client_event *ev,
+                                   size_t ev_size) SC_NOEXCEPT;
 
 /*
  * Counters. Each *_get_stats call fills at most `size` bytes of the struct (pass
@@ -320,6 +464,19 @@ struct sc_pool_stats {
   uint64_t closed_evicted;      /* detached sessions ended to make room (the budget) */
   uint64_t refused_pool_full;   /* sockets and requests refused: the budget was taken */
   uint64_t bytes_budgeted;      /* now: what counts against sc_pool_set_max_bytes */
+  /* Version 2. */
+  uint64_t sessions_v2;          /* now: of sessions_open */
+  uint64_t sessions_unconfirmed; /* now: version 2 sessions answered whose client has not yet
+                                    confirmed them with its first record (of sessions_open;
+                                    they count as handshakes until then) */
+  uint64_t sessions_opened_v2;   /* of sessions_opened */
+  uint64_t reuses_v2;            /* of reuses */
+  uint64_t refused_not_supported; /* a version the pool does not accept */
+  uint64_t refused_busy;          /* version 2 requests over the handshake cap (status 0x02) */
+  uint64_t refused_rejected;      /* version 2 requests that did not verify or broke a rule */
+  uint64_t protocol_errors;       /* version 2 records that did not verify or broke a rule:
+                                     that socket closed, its session detached */
+  uint64_t closed_unconfirmed;    /* unconfirmed sessions ended by the handshake timeout */
 };
 /*
  * Fills the first `size` bytes of *st (at most sizeof(struct sc_pool_stats)).
@@ -339,6 +496,11 @@ struct sc_session_info {
   uint64_t detached_ms; /* 0 when attached */
   uint64_t bytes_sent;     /* server->client stream position */
   uint64_t bytes_received; /* client->server stream position */
+  int version;             /* SC_PROTOCOL_1 or _2 */
+  /* Version 2 (0 for version 1). */
+  int unconfirmed;         /* 1: answered, the client's first record not seen yet */
+  uint64_t bytes_acked;    /* server->client bytes the client acknowledged */
+  uint8_t session_id[SC_SESSION_ID_SIZE]; /* its server id first */
 };
 /*
  * Fills the first `size` bytes of *info (at most sizeof(struct sc_session_info))
@@ -363,6 +525,10 @@ SC_EXPORT int sc_pool_session_backlog(struct connection_pool *cp, int id, uint64
 #define SC_CLIENT_RESUMING 2    /* reuse handshake in flight */
 #define SC_CLIENT_ESTABLISHED 3
 #define SC_CLIENT_DEAD 4
+/* Version 2: this socket is of no more use (the server was busy, or sent a
+ * record that did not verify), the session is kept: connect a new socket
+ * and call cc_handshake(). */
+#define SC_CLIENT_BROKEN 5
 
 struct sc_client_stats {
   int state; /* SC_CLIENT_* */
@@ -374,6 +540,10 @@ struct sc_client_stats {
   uint64_t bytes_out;
   uint64_t bytes_resent; /* client->server bytes sent again after reuses */
   uint64_t bytes_held;
+  int version;          /* SC_PROTOCOL_1 or _2 */
+  int last_failure;     /* SC_REASON_* of the last REFUSED event, 0 if none */
+  uint64_t pongs;       /* version 2: PONG events */
+  uint64_t last_rtt_ms; /* version 2: the round trip of the last PONG */
 };
 /*
  * Fills the first `size` bytes of *st (at most sizeof(struct sc_client_stats)).

@@ -1,8 +1,10 @@
 // The C ABI: the legacy cp_*/cc_* functions and the sc_* extension, each a
 // thin noexcept wrapper that checks its arguments, forwards to the C++ core and
 // turns any failure into the C convention. No exception leaves this file.
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <new>
 #include <type_traits>
 
@@ -40,12 +42,17 @@
 #undef cc_poll
 #include "../include/stable_connection.h"  // and, through it, the export and version headers
 #include "../include/stable_connection_testing.h"
-#include "client/client.h"
+#include "base/clock.h"
 #include "base/config.h"
 #include "base/failure.h"
-#include "core/events.h"
 #include "base/random.h"
+#include "client/client.h"
+#include "core/events.h"
 #include "pool/server.h"
+#ifdef SC_WITH_V2
+#include "client/client_v2.h"
+#include "crypto/primitives.h"
+#endif
 
 // The build compiles this file with SC_BUILDING_LIBRARY (and SC_STATIC for the
 // static library), which the export header reads.
@@ -57,18 +64,39 @@ struct connection_pool {
   sc::Server server;
 };
 
+// A client of either version: exactly one of the two is set.
 struct connection {
-  explicit connection(size_t window) : client(window) {}
-  sc::Client client;
+  std::unique_ptr<sc::Client> v1;
+#ifdef SC_WITH_V2
+  std::unique_ptr<sc::ClientV2> v2;
+  uint64_t pings = 0;  // the token of the last PING
+#endif
 };
 
 namespace {
+
+// Calls f with the client of whichever version c holds.
+template <typename F>
+decltype(auto) on_client(connection *c, F &&f) {
+#ifdef SC_WITH_V2
+  if (c->v2) return f(*c->v2);
+#endif
+  return f(*c->v1);
+}
+
+int version_of(const connection *c) {
+#ifdef SC_WITH_V2
+  if (c->v2) return SC_PROTOCOL_2;
+#endif
+  (void)c;
+  return SC_PROTOCOL_1;
+}
 
 // Failure on the client side (no memory, no randomness) leaves the connection
 // unusable: report it dead, as the legacy API can.
 void drop_quietly(connection *c) noexcept {
   SC_TRY {
-    c->client.drop();
+    on_client(c, [](auto &client) { client.drop(); });
   } SC_CATCH_ALL {
   }
 }
@@ -136,17 +164,32 @@ extern "C" SC_EXPORT void cp_send(struct connection_pool *cp, int id, const char
 
 namespace {
 
-void to_c(const sc::PoolEvent &e, sc_pool_event *ev) {
-  ev->type = static_cast<int>(e.type);
-  ev->id = e.id;
-  ev->fd = e.fd;
-  ev->old_fd = e.old_fd;
-  ev->reason = static_cast<int>(e.reason);
-  ev->resent_bytes = e.resent_bytes;
-  ev->detached_ms = e.detached_ms;
+// The event structs as they were before version 2: what sc_pool_poll() and
+// sc_client_poll() fill, for callers built with those headers.
+constexpr size_t kPoolEventFirstSize = offsetof(sc_pool_event, detached_ms) + sizeof(uint64_t);
+constexpr size_t kClientEventFirstSize = offsetof(sc_client_event, lost_bytes) + sizeof(uint64_t);
+
+// Copies at most `size` bytes of a filled struct out: callers built against an
+// older, shorter struct get the fields they know.
+template <typename T>
+void copy_prefix(const T &full, void *out, size_t size) {
+  std::memcpy(out, &full, size < sizeof full ? size : sizeof full);
 }
 
-int pool_poll(connection_pool *cp, pool_message *m, sc_pool_event *ev) {
+void to_c(const sc::PoolEvent &e, sc_pool_event *ev, size_t ev_size) {
+  sc_pool_event full{};
+  full.type = static_cast<int>(e.type);
+  full.id = e.id;
+  full.fd = e.fd;
+  full.old_fd = e.old_fd;
+  full.reason = static_cast<int>(e.reason);
+  full.resent_bytes = e.resent_bytes;
+  full.detached_ms = e.detached_ms;
+  full.version = e.version;
+  copy_prefix(full, ev, ev_size);
+}
+
+int pool_poll(connection_pool *cp, pool_message *m, sc_pool_event *ev, size_t ev_size) {
   const sc::Server::Message msg = cp->server.poll(ev != nullptr);
   switch (msg.kind) {
     case sc::Server::Kind::kIn:
@@ -156,7 +199,7 @@ int pool_poll(connection_pool *cp, pool_message *m, sc_pool_event *ev) {
       m->buffer = chars(msg.data);
       return msg.kind == sc::Server::Kind::kIn ? POOL_IN : POOL_OUT;
     case sc::Server::Kind::kEvent:
-      to_c(msg.event, ev);
+      to_c(msg.event, ev, ev_size);
       return SC_POOL_EVENT;
     case sc::Server::Kind::kEmpty:
       break;
@@ -169,7 +212,7 @@ int pool_poll(connection_pool *cp, pool_message *m, sc_pool_event *ev) {
 extern "C" SC_EXPORT int cp_poll(struct connection_pool *cp, struct pool_message *m) noexcept {
   if (!cp || !m) return POOL_EMPTY;
   SC_TRY {
-    return pool_poll(cp, m, nullptr);
+    return pool_poll(cp, m, nullptr, 0);
   } SC_CATCH_ALL {
     return POOL_EMPTY;
   }
@@ -179,7 +222,9 @@ extern "C" SC_EXPORT int cp_poll(struct connection_pool *cp, struct pool_message
 
 extern "C" SC_EXPORT struct connection *cc_open(void) noexcept {
   SC_TRY {
-    return new connection(sc::kDefaultWindow);
+    std::unique_ptr<connection> c(new connection);
+    c->v1.reset(new sc::Client(sc::kDefaultWindow));
+    return c.release();
   } SC_CATCH_ALL {
     return nullptr;
   }
@@ -190,7 +235,7 @@ extern "C" SC_EXPORT void cc_close(struct connection *c) noexcept { delete c; }
 extern "C" SC_EXPORT void cc_handshake(struct connection *c) noexcept {
   if (!c) return;
   SC_TRY {
-    c->client.handshake();
+    on_client(c, [](auto &client) { client.handshake(); });
   } SC_CATCH_ALL {
     drop_quietly(c);
   }
@@ -199,7 +244,7 @@ extern "C" SC_EXPORT void cc_handshake(struct connection *c) noexcept {
 extern "C" SC_EXPORT void cc_send(struct connection *c, const char *buffer, size_t sz) noexcept {
   if (!c) return;
   SC_TRY {
-    c->client.send(bytes(buffer), sz);
+    on_client(c, [&](auto &client) { client.send(bytes(buffer), sz); });
   } SC_CATCH_ALL {
     drop_quietly(c);
   }
@@ -210,9 +255,9 @@ extern "C" SC_EXPORT void cc_recv(struct connection *c, const char *buffer, size
   SC_TRY {
     // Size 0 drops the connection, whatever the buffer, as in the 2014 module.
     if (sz == 0)
-      c->client.drop();
+      on_client(c, [](auto &client) { client.drop(); });
     else if (buffer)
-      c->client.receive(bytes(buffer), sz);
+      on_client(c, [&](auto &client) { client.receive(bytes(buffer), sz); });
   } SC_CATCH_ALL {
     drop_quietly(c);
   }
@@ -220,20 +265,25 @@ extern "C" SC_EXPORT void cc_recv(struct connection *c, const char *buffer, size
 
 namespace {
 
-int client_poll(connection *c, connection_message *m, sc_client_event *ev) {
-  const sc::Client::Message msg = c->client.poll(ev != nullptr);
+int client_poll(connection *c, connection_message *m, sc_client_event *ev, size_t ev_size) {
+  const sc::Client::Message msg = on_client(c, [&](auto &client) { return client.poll(ev != nullptr); });
   switch (msg.kind) {
     case sc::Client::Kind::kIn:
     case sc::Client::Kind::kOut:
       m->sz = static_cast<int>(msg.size);
       m->buffer = chars(msg.data);
       return msg.kind == sc::Client::Kind::kIn ? MESSAGE_IN : MESSAGE_OUT;
-    case sc::Client::Kind::kEvent:
-      ev->type = static_cast<int>(msg.event.type);
-      ev->reason = static_cast<int>(msg.event.reason);
-      ev->resent_bytes = msg.event.resent_bytes;
-      ev->lost_bytes = msg.event.lost_bytes;
+    case sc::Client::Kind::kEvent: {
+      sc_client_event full{};
+      full.type = static_cast<int>(msg.event.type);
+      full.reason = static_cast<int>(msg.event.reason);
+      full.resent_bytes = msg.event.resent_bytes;
+      full.lost_bytes = msg.event.lost_bytes;
+      full.rtt_ms = msg.event.rtt_ms;
+      full.version = version_of(c);
+      copy_prefix(full, ev, ev_size);
       return SC_MESSAGE_EVENT;
+    }
     case sc::Client::Kind::kEmpty:
       break;
   }
@@ -245,7 +295,7 @@ int client_poll(connection *c, connection_message *m, sc_client_event *ev) {
 extern "C" SC_EXPORT int cc_poll(struct connection *c, struct connection_message *m) noexcept {
   if (!c || !m) return MESSAGE_EMPTY;
   SC_TRY {
-    return client_poll(c, m, nullptr);
+    return client_poll(c, m, nullptr, 0);
   } SC_CATCH_ALL {
     return MESSAGE_EMPTY;
   }
@@ -267,6 +317,10 @@ extern "C" SC_EXPORT const char *sc_strerror(int code) noexcept {
       return "out of memory";
     case SC_ERR_NOT_FOUND:
       return "no such session";
+    case SC_ERR_NOT_SUPPORTED:
+      return "not supported (built without protocol version 2, or not in version 1)";
+    case SC_ERR_CRYPTO:
+      return "the crypto library failed";
     default:
       return "unknown error code";
   }
@@ -338,7 +392,131 @@ extern "C" SC_EXPORT int sc_pool_set_clock(struct connection_pool *cp, sc_clock_
 
 extern "C" SC_EXPORT int sc_client_set_window(struct connection *c, size_t bytes) noexcept {
   if (!c || !sc::valid_window(bytes)) return SC_ERR_INVALID_ARGUMENT;
-  return c->client.set_window(bytes) ? SC_OK : SC_ERR_INVALID_STATE;
+  return on_client(c, [&](auto &client) { return client.set_window(bytes); }) ? SC_OK : SC_ERR_INVALID_STATE;
+}
+
+// ------------------------------------------------------------------ version 2
+
+extern "C" SC_EXPORT int sc_keypair_generate(uint8_t private_key[SC_KEY_SIZE], uint8_t public_key[SC_KEY_SIZE]) noexcept {
+  if (!private_key || !public_key) return SC_ERR_INVALID_ARGUMENT;
+#ifdef SC_WITH_V2
+  static_assert(SC_KEY_SIZE == sc::noise::kDhSize, "SC_KEY_SIZE differs from the core's key size");
+  uint8_t priv[SC_KEY_SIZE], pub[SC_KEY_SIZE];
+  bool ok = false;
+  SC_TRY {
+    // The system's randomness, whatever a test installed for the sessions.
+    ok = sc::crypto::random_bytes(priv, sizeof priv) && sc::crypto::x25519_public(priv, pub);
+  } SC_CATCH_ALL {
+    ok = false;
+  }
+  if (ok) {
+    std::memcpy(private_key, priv, sizeof priv);
+    std::memcpy(public_key, pub, sizeof pub);
+  }
+  sc::crypto::cleanse(priv, sizeof priv);
+  return ok ? SC_OK : SC_ERR_CRYPTO;
+#else
+  return SC_ERR_NOT_SUPPORTED;
+#endif
+}
+
+extern "C" SC_EXPORT int sc_public_key(const uint8_t private_key[SC_KEY_SIZE], uint8_t public_key[SC_KEY_SIZE]) noexcept {
+  if (!private_key || !public_key) return SC_ERR_INVALID_ARGUMENT;
+#ifdef SC_WITH_V2
+  uint8_t pub[SC_KEY_SIZE];
+  if (!sc::crypto::x25519_public(private_key, pub)) return SC_ERR_CRYPTO;
+  std::memcpy(public_key, pub, sizeof pub);
+  return SC_OK;
+#else
+  return SC_ERR_NOT_SUPPORTED;
+#endif
+}
+
+extern "C" SC_EXPORT int sc_pool_set_static_key(struct connection_pool *cp, const uint8_t key[SC_KEY_SIZE]) noexcept {
+  if (!cp || !key) return SC_ERR_INVALID_ARGUMENT;
+#ifdef SC_WITH_V2
+  return cp->server.set_static_key(key) ? SC_OK : SC_ERR_CRYPTO;
+#else
+  return SC_ERR_NOT_SUPPORTED;
+#endif
+}
+
+extern "C" SC_EXPORT int sc_pool_set_server_id(struct connection_pool *cp, uint16_t id) noexcept {
+  if (!cp) return SC_ERR_INVALID_ARGUMENT;
+#ifdef SC_WITH_V2
+  cp->server.set_server_id(id);
+  return SC_OK;
+#else
+  (void)id;
+  return SC_ERR_NOT_SUPPORTED;
+#endif
+}
+
+extern "C" SC_EXPORT int sc_pool_set_versions(struct connection_pool *cp, unsigned versions) noexcept {
+  constexpr unsigned kKnown = SC_PROTOCOL_1 | SC_PROTOCOL_2;
+  if (!cp || versions == 0 || (versions & ~kKnown) != 0) return SC_ERR_INVALID_ARGUMENT;
+  const bool v1 = (versions & SC_PROTOCOL_1) != 0, v2 = (versions & SC_PROTOCOL_2) != 0;
+#ifndef SC_WITH_V2
+  if (v2) return SC_ERR_NOT_SUPPORTED;
+#endif
+  return cp->server.set_versions(v1, v2) ? SC_OK : SC_ERR_INVALID_STATE;
+}
+
+extern "C" SC_EXPORT int sc_client_open_v2(const uint8_t server_key[SC_KEY_SIZE], struct connection **out) noexcept {
+  if (!server_key || !out) return SC_ERR_INVALID_ARGUMENT;
+#ifdef SC_WITH_V2
+  SC_TRY {
+    std::unique_ptr<connection> c(new connection);
+    c->v2.reset(new sc::ClientV2(server_key, sc::kDefaultWindow));
+    *out = c.release();
+    return SC_OK;
+  } SC_CATCH_ALL {
+    return SC_ERR_NO_MEMORY;
+  }
+#else
+  return SC_ERR_NOT_SUPPORTED;
+#endif
+}
+
+extern "C" SC_EXPORT int sc_client_close_session(struct connection *c) noexcept {
+  if (!c) return SC_ERR_INVALID_ARGUMENT;
+#ifdef SC_WITH_V2
+  if (!c->v2) return SC_ERR_NOT_SUPPORTED;
+  SC_TRY {
+    c->v2->close();
+  } SC_CATCH_ALL {
+    drop_quietly(c);
+  }
+  return SC_OK;
+#else
+  return SC_ERR_NOT_SUPPORTED;
+#endif
+}
+
+extern "C" SC_EXPORT int sc_client_ping(struct connection *c) noexcept {
+  if (!c) return SC_ERR_INVALID_ARGUMENT;
+#ifdef SC_WITH_V2
+  if (!c->v2) return SC_ERR_NOT_SUPPORTED;
+  SC_TRY {
+    return c->v2->ping(++c->pings) ? SC_OK : SC_ERR_INVALID_STATE;
+  } SC_CATCH_ALL {
+    drop_quietly(c);
+    return SC_ERR_NO_MEMORY;
+  }
+#else
+  return SC_ERR_NOT_SUPPORTED;
+#endif
+}
+
+extern "C" SC_EXPORT int sc_client_set_clock(struct connection *c, sc_clock_fn clock, void *user_data) noexcept {
+  if (!c) return SC_ERR_INVALID_ARGUMENT;
+#ifdef SC_WITH_V2
+  if (c->v2) c->v2->set_clock(clock, user_data);
+#else
+  (void)clock;
+  (void)user_data;
+#endif
+  return SC_OK;
 }
 
 extern "C" SC_EXPORT int sc_testing_set_random(int side, sc_random_fn fn, void *user_data) noexcept {
@@ -422,6 +600,7 @@ constexpr Pair<sc::ClientEventType> kClientEvents[] = {
     {SC_EVENT_RESUMED, sc::ClientEventType::kResumed},
     {SC_EVENT_REFUSED, sc::ClientEventType::kRefused},
     {SC_EVENT_SESSION_RESET, sc::ClientEventType::kSessionReset},
+    {SC_EVENT_CLIENT_PONG, sc::ClientEventType::kPong},
 };
 constexpr Pair<sc::ClientEventType> kClientEventAliases[] = {
     {SC_EVENT_CLIENT_CONNECTED, sc::ClientEventType::kConnected},
@@ -431,20 +610,9 @@ constexpr Pair<sc::ClientEventType> kClientEventAliases[] = {
 };
 static_assert(all_equal(kClientEvents) && all_equal(kClientEventAliases),
               "an SC_EVENT_* client event value differs from its sc::ClientEventType");
-static_assert(consecutive(kClientEvents, 11), "client events are 11 to 14");
+static_assert(consecutive(kClientEvents, 11), "client events are 11 to 15");
 
 }  // namespace values
-
-namespace {
-
-// Copies at most `size` bytes of a filled struct out: callers built against an
-// older, shorter struct get the fields they know.
-template <typename T>
-void copy_prefix(const T &full, void *out, size_t size) {
-  std::memcpy(out, &full, size < sizeof full ? size : sizeof full);
-}
-
-}  // namespace
 
 extern "C" SC_EXPORT const char *sc_reason_string(int reason) noexcept { return sc::reason_string(reason); }
 
@@ -458,7 +626,17 @@ extern "C" SC_EXPORT int sc_pool_poll(struct connection_pool *cp, struct pool_me
                                       struct sc_pool_event *ev) noexcept {
   if (!cp || !m || !ev) return SC_ERR_INVALID_ARGUMENT;
   SC_TRY {
-    return pool_poll(cp, m, ev);
+    return pool_poll(cp, m, ev, kPoolEventFirstSize);
+  } SC_CATCH_ALL {
+    return POOL_EMPTY;
+  }
+}
+
+extern "C" SC_EXPORT int sc_pool_poll_sized(struct connection_pool *cp, struct pool_message *m,
+                                            struct sc_pool_event *ev, size_t ev_size) noexcept {
+  if (!cp || !m || !ev) return SC_ERR_INVALID_ARGUMENT;
+  SC_TRY {
+    return pool_poll(cp, m, ev, ev_size);
   } SC_CATCH_ALL {
     return POOL_EMPTY;
   }
@@ -466,7 +644,7 @@ extern "C" SC_EXPORT int sc_pool_poll(struct connection_pool *cp, struct pool_me
 
 extern "C" SC_EXPORT int sc_client_enable_events(struct connection *c, int enable) noexcept {
   if (!c) return SC_ERR_INVALID_ARGUMENT;
-  c->client.enable_events(enable != 0);
+  on_client(c, [&](auto &client) { client.enable_events(enable != 0); });
   return SC_OK;
 }
 
@@ -474,7 +652,17 @@ extern "C" SC_EXPORT int sc_client_poll(struct connection *c, struct connection_
                                         struct sc_client_event *ev) noexcept {
   if (!c || !m || !ev) return SC_ERR_INVALID_ARGUMENT;
   SC_TRY {
-    return client_poll(c, m, ev);
+    return client_poll(c, m, ev, kClientEventFirstSize);
+  } SC_CATCH_ALL {
+    return MESSAGE_EMPTY;
+  }
+}
+
+extern "C" SC_EXPORT int sc_client_poll_sized(struct connection *c, struct connection_message *m,
+                                              struct sc_client_event *ev, size_t ev_size) noexcept {
+  if (!c || !m || !ev) return SC_ERR_INVALID_ARGUMENT;
+  SC_TRY {
+    return client_poll(c, m, ev, ev_size);
   } SC_CATCH_ALL {
     return MESSAGE_EMPTY;
   }
@@ -509,6 +697,15 @@ extern "C" SC_EXPORT int sc_pool_get_stats(struct connection_pool *cp, struct sc
   full.closed_evicted = k.closed[SC_REASON_EVICTED];
   full.refused_pool_full = k.refused[SC_REASON_POOL_FULL];
   full.bytes_budgeted = server.footprint();
+  full.sessions_v2 = server.v2_session_count();
+  full.sessions_unconfirmed = server.unconfirmed_count();
+  full.sessions_opened_v2 = k.sessions_opened_v2;
+  full.reuses_v2 = k.reuses_v2;
+  full.refused_not_supported = k.refused[SC_REASON_NOT_SUPPORTED];
+  full.refused_busy = k.refused[SC_REASON_BUSY];
+  full.refused_rejected = k.refused[SC_REASON_REJECTED];
+  full.protocol_errors = k.refused[SC_REASON_PROTOCOL_ERROR];
+  full.closed_unconfirmed = k.closed[SC_REASON_TIMED_OUT];
   copy_prefix(full, st, size);
   return SC_OK;
 }
@@ -526,6 +723,13 @@ extern "C" SC_EXPORT int sc_pool_session_info(struct connection_pool *cp, int id
   full.detached_ms = s.detached_ms;
   full.bytes_sent = s.sent;
   full.bytes_received = s.received;
+  full.version = s.version;
+  if (s.version == SC_PROTOCOL_2) {
+    full.unconfirmed = s.confirmed ? 0 : 1;
+    full.bytes_acked = s.acked;
+    static_assert(sizeof full.session_id == sizeof s.sid, "SC_SESSION_ID_SIZE differs from the core's");
+    std::memcpy(full.session_id, s.sid, sizeof full.session_id);
+  }
   copy_prefix(full, info, size);
   return SC_OK;
 }
@@ -538,32 +742,61 @@ extern "C" SC_EXPORT int sc_pool_session_backlog(struct connection_pool *cp, int
   return SC_OK;
 }
 
+namespace {
+
+int client_state(sc::Client::State st) {
+  switch (st) {
+    case sc::Client::State::kOpening: return SC_CLIENT_OPENING;
+    case sc::Client::State::kResuming: return SC_CLIENT_RESUMING;
+    case sc::Client::State::kEstablished: return SC_CLIENT_ESTABLISHED;
+    case sc::Client::State::kDead: break;
+  }
+  return SC_CLIENT_DEAD;
+}
+
+#ifdef SC_WITH_V2
+int client_state(sc::ClientV2::State st) {
+  switch (st) {
+    case sc::ClientV2::State::kOpening: return SC_CLIENT_OPENING;
+    case sc::ClientV2::State::kResuming: return SC_CLIENT_RESUMING;
+    case sc::ClientV2::State::kEstablished: return SC_CLIENT_ESTABLISHED;
+    case sc::ClientV2::State::kBroken: return SC_CLIENT_BROKEN;
+    case sc::ClientV2::State::kDead: break;
+  }
+  return SC_CLIENT_DEAD;
+}
+#endif
+
+}  // namespace
+
 extern "C" SC_EXPORT int sc_client_get_stats(struct connection *c, struct sc_client_stats *st, size_t size) noexcept {
   if (!c || !st) return SC_ERR_INVALID_ARGUMENT;
-  const sc::Client &client = c->client;
-  const sc::ClientCounters &k = client.counters();
   struct sc_client_stats full{};
-  switch (client.state()) {
-    case sc::Client::State::kOpening: full.state = SC_CLIENT_OPENING; break;
-    case sc::Client::State::kResuming: full.state = SC_CLIENT_RESUMING; break;
-    case sc::Client::State::kEstablished: full.state = SC_CLIENT_ESTABLISHED; break;
-    case sc::Client::State::kDead: full.state = SC_CLIENT_DEAD; break;
-  }
-  full.sessions_opened = k.sessions_opened;
-  full.reuses = k.reuses;
-  full.refused = k.refused;
-  full.resets = k.resets;
-  full.bytes_in = k.bytes_in;
-  full.bytes_out = k.bytes_out;
-  full.bytes_resent = k.bytes_resent;
-  full.bytes_held = client.held();
+  on_client(c, [&](const auto &client) {
+    const sc::ClientCounters &k = client.counters();
+    full.state = client_state(client.state());
+    full.sessions_opened = k.sessions_opened;
+    full.reuses = k.reuses;
+    full.refused = k.refused;
+    full.resets = k.resets;
+    full.bytes_in = k.bytes_in;
+    full.bytes_out = k.bytes_out;
+    full.bytes_resent = k.bytes_resent;
+    full.bytes_held = client.held();
+    full.last_failure = static_cast<int>(client.last_failure());
+    full.pongs = k.pongs;
+  });
+#ifdef SC_WITH_V2
+  if (c->v2) full.last_rtt_ms = c->v2->last_rtt_ms();
+#endif
+  full.version = version_of(c);
   copy_prefix(full, st, size);
   return SC_OK;
 }
 
 extern "C" SC_EXPORT int sc_client_backlog(struct connection *c, uint64_t *bytes) noexcept {
   if (!c || !bytes) return SC_ERR_INVALID_ARGUMENT;
-  *bytes = c->client.backlog();
+  *bytes = on_client(c, [](const auto &client) { return static_cast<uint64_t>(client.backlog()); });
   return SC_OK;
 }
 

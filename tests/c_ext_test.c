@@ -44,8 +44,15 @@
 #error "an SC_EVENT_CLIENT_* alias differs from its original"
 #endif
 #if SC_OK != 0 || SC_ERR_INVALID_ARGUMENT != -1 || SC_ERR_INVALID_STATE != -2 || SC_ERR_NO_MEMORY != -3 || \
-    SC_ERR_NOT_FOUND != -4
+    SC_ERR_NOT_FOUND != -4 || SC_ERR_NOT_SUPPORTED != -5 || SC_ERR_CRYPTO != -6
 #error "error codes changed"
+#endif
+#if SC_EVENT_CLIENT_PONG != 15 || SC_CLIENT_BROKEN != 5 || SC_PROTOCOL_1 != 1 || SC_PROTOCOL_2 != 2 || \
+    SC_KEY_SIZE != 32 || SC_SESSION_ID_SIZE != 16
+#error "version 2 constants changed"
+#endif
+#if !defined(SC_HAVE_PROTOCOL_2) || (SC_HAVE_PROTOCOL_2 != 0 && SC_HAVE_PROTOCOL_2 != 1)
+#error "the version header must say whether protocol version 2 is built"
 #endif
 
 /* ------------------------------------------------------------ reporting */
@@ -168,7 +175,9 @@ static void check_names(void) {
   int code, reason;
   for (code = -10; code <= 10; ++code) CHECK(sc_strerror(code) != NULL);
   CHECK(strcmp(sc_strerror(1), "unknown error code") == 0);
-  CHECK(strcmp(sc_strerror(SC_ERR_NOT_FOUND - 1), "unknown error code") == 0);
+  CHECK(strcmp(sc_strerror(SC_ERR_CRYPTO - 1), "unknown error code") == 0);
+  CHECK(strcmp(sc_strerror(SC_ERR_NOT_SUPPORTED), "unknown error code") != 0);
+  CHECK(strcmp(sc_strerror(SC_ERR_CRYPTO), "unknown error code") != 0);
   CHECK(strcmp(sc_strerror(SC_ERR_NO_MEMORY), "unknown error code") != 0);
   for (reason = SC_REASON_NONE; reason <= SC_REASON_MAX; ++reason) {
     CHECK(sc_reason_string(reason) != NULL);
@@ -189,6 +198,12 @@ static void check_null_polls(struct connection_pool *cp, struct connection *c) {
   CHECK(sc_client_poll(NULL, &cm, &cev) == SC_ERR_INVALID_ARGUMENT);
   CHECK(sc_client_poll(c, NULL, &cev) == SC_ERR_INVALID_ARGUMENT);
   CHECK(sc_client_poll(c, &cm, NULL) == SC_ERR_INVALID_ARGUMENT);
+  CHECK(sc_pool_poll_sized(NULL, &pm, &pev, sizeof pev) == SC_ERR_INVALID_ARGUMENT);
+  CHECK(sc_pool_poll_sized(cp, NULL, &pev, sizeof pev) == SC_ERR_INVALID_ARGUMENT);
+  CHECK(sc_pool_poll_sized(cp, &pm, NULL, sizeof pev) == SC_ERR_INVALID_ARGUMENT);
+  CHECK(sc_client_poll_sized(NULL, &cm, &cev, sizeof cev) == SC_ERR_INVALID_ARGUMENT);
+  CHECK(sc_client_poll_sized(c, NULL, &cev, sizeof cev) == SC_ERR_INVALID_ARGUMENT);
+  CHECK(sc_client_poll_sized(c, &cm, NULL, sizeof cev) == SC_ERR_INVALID_ARGUMENT);
 }
 
 static int all_bytes(const void *p, size_t n, unsigned char value) {
@@ -289,10 +304,119 @@ static void check_session(void) {
   cp_delete(cp);
 }
 
+/* ------------------------------------------------------------ version 2 */
+
+/* Like pump(), with the sized polls: the events' version and round trip. */
+static void pump_v2(struct connection_pool *cp, struct connection *c, int fd, struct seen *s, uint64_t *rtt,
+                    int *version) {
+  int moved = 1;
+  while (moved) {
+    struct connection_message cm;
+    struct sc_client_event cev;
+    struct pool_message pm;
+    struct sc_pool_event pev;
+    int t;
+    moved = 0;
+    while ((t = sc_client_poll_sized(c, &cm, &cev, sizeof cev)) != MESSAGE_EMPTY) {
+      moved = 1;
+      if (t == MESSAGE_OUT) cp_recv(cp, fd, cm.buffer, (size_t)cm.sz);
+      if (t == SC_MESSAGE_EVENT) {
+        if (s->nclient < 8) s->client_events[s->nclient++] = cev.type;
+        CHECK(cev.version == SC_PROTOCOL_2);
+        if (cev.type == SC_EVENT_CLIENT_PONG) *rtt = cev.rtt_ms;
+      }
+    }
+    while ((t = sc_pool_poll_sized(cp, &pm, &pev, sizeof pev)) != POOL_EMPTY) {
+      moved = 1;
+      if (t == POOL_OUT && pm.id == fd && pm.sz > 0) cc_recv(c, pm.buffer, pm.sz);
+      if (t == SC_POOL_EVENT) {
+        if (s->npool < 8) s->pool_events[s->npool++] = pev.type;
+        if (pev.type == SC_EVENT_POOL_SESSION_OPENED) s->session = pev.id;
+        *version = pev.version;
+      }
+    }
+  }
+}
+
+static void check_v2(void) {
+  uint8_t priv[SC_KEY_SIZE], pub[SC_KEY_SIZE], again[SC_KEY_SIZE];
+  struct connection_pool *cp = cp_new();
+  struct connection *c = NULL, *v1 = cc_open();
+  struct seen s;
+  uint64_t rtt = 99;
+  int version = 0;
+  memset(&s, 0, sizeof s);
+  CHECK(sc_keypair_generate(NULL, pub) == SC_ERR_INVALID_ARGUMENT);
+  CHECK(sc_public_key(NULL, again) == SC_ERR_INVALID_ARGUMENT);
+  CHECK(sc_pool_set_static_key(NULL, priv) == SC_ERR_INVALID_ARGUMENT);
+  CHECK(sc_pool_set_server_id(NULL, 1) == SC_ERR_INVALID_ARGUMENT);
+  CHECK(sc_pool_set_versions(cp, 0) == SC_ERR_INVALID_ARGUMENT);
+  CHECK(sc_client_open_v2(NULL, &c) == SC_ERR_INVALID_ARGUMENT);
+  CHECK(sc_client_close_session(NULL) == SC_ERR_INVALID_ARGUMENT);
+  CHECK(sc_client_ping(NULL) == SC_ERR_INVALID_ARGUMENT);
+  CHECK(sc_client_set_clock(NULL, NULL, NULL) == SC_ERR_INVALID_ARGUMENT);
+  CHECK(sc_client_close_session(v1) == SC_ERR_NOT_SUPPORTED); /* version 1 has no CLOSE */
+  CHECK(sc_client_ping(v1) == SC_ERR_NOT_SUPPORTED);
+  memset(priv, 0, sizeof priv);
+#if SC_HAVE_PROTOCOL_2
+  CHECK(sc_pool_set_versions(cp, SC_PROTOCOL_2) == SC_ERR_INVALID_STATE); /* no key yet */
+  CHECK(sc_keypair_generate(priv, pub) == SC_OK);
+  CHECK(sc_public_key(priv, again) == SC_OK);
+  CHECK(memcmp(again, pub, sizeof pub) == 0);
+  CHECK(sc_pool_set_static_key(cp, priv) == SC_OK);
+  CHECK(sc_pool_set_server_id(cp, 7) == SC_OK);
+  CHECK(sc_pool_set_versions(cp, SC_PROTOCOL_1 | SC_PROTOCOL_2) == SC_OK);
+  CHECK(sc_pool_enable_events(cp, 1) == SC_OK);
+  CHECK(sc_client_open_v2(pub, &c) == SC_OK);
+  CHECK(c != NULL);
+  CHECK(sc_client_enable_events(c, 1) == SC_OK);
+  CHECK(sc_client_set_clock(c, read_clock, NULL) == SC_OK);
+  CHECK(sc_client_ping(c) == SC_ERR_INVALID_STATE); /* no session yet */
+  pump_v2(cp, c, 5, &s, &rtt, &version);
+  CHECK(s.session > 0);
+  CHECK(version == SC_PROTOCOL_2);
+  CHECK(has(s.client_events, s.nclient, SC_EVENT_CLIENT_CONNECTED));
+  {
+    struct sc_client_stats cst;
+    struct sc_session_info info;
+    struct sc_pool_stats pst;
+    CHECK(sc_client_get_stats(c, &cst, sizeof cst) == SC_OK);
+    CHECK(cst.version == SC_PROTOCOL_2 && cst.state == SC_CLIENT_ESTABLISHED);
+    CHECK(sc_pool_session_info(cp, s.session, &info, sizeof info) == SC_OK);
+    CHECK(info.version == SC_PROTOCOL_2 && info.session_id[0] == 7 && info.session_id[1] == 0);
+    CHECK(sc_pool_get_stats(cp, &pst, sizeof pst) == SC_OK);
+    CHECK(pst.sessions_v2 == 1 && pst.sessions_opened_v2 == 1);
+  }
+  clock_now = 2000;
+  CHECK(sc_client_ping(c) == SC_OK);
+  pump_v2(cp, c, 5, &s, &rtt, &version);
+  CHECK(has(s.client_events, s.nclient, SC_EVENT_CLIENT_PONG));
+  CHECK(rtt == 0); /* the clock did not move */
+  s.npool = 0;
+  CHECK(sc_client_close_session(c) == SC_OK);
+  pump_v2(cp, c, 5, &s, &rtt, &version);
+  CHECK(has(s.pool_events, s.npool, SC_EVENT_POOL_SESSION_CLOSED));
+  cc_close(c);
+#else
+  CHECK(sc_keypair_generate(priv, pub) == SC_ERR_NOT_SUPPORTED);
+  CHECK(sc_public_key(priv, again) == SC_ERR_NOT_SUPPORTED);
+  CHECK(sc_pool_set_static_key(cp, priv) == SC_ERR_NOT_SUPPORTED);
+  CHECK(sc_pool_set_server_id(cp, 7) == SC_ERR_NOT_SUPPORTED);
+  CHECK(sc_pool_set_versions(cp, SC_PROTOCOL_2) == SC_ERR_NOT_SUPPORTED);
+  CHECK(sc_client_open_v2(pub, &c) == SC_ERR_NOT_SUPPORTED);
+  CHECK(c == NULL);
+  (void)pump_v2;
+#endif
+  CHECK(sc_pool_set_versions(cp, SC_PROTOCOL_1) == SC_OK);
+  cc_close(v1);
+  cp_delete(cp);
+}
+
 int main(void) {
   check_version();
   check_names();
   check_session();
+  check_v2();
   printf("c_ext_test: OK, %d checks\n", checks);
   return 0;
 }

@@ -199,7 +199,7 @@ struct ClientReplay {
           const Bytes d = hex_bytes(st["data"]["hex"].str());
           s.c->send(d.data(), d.size());
         } else if (call == "ping") {
-          s.c->ping(num(st["token"]), 0);
+          EXPECT_TRUE(s.c->ping(num(st["token"])));
         } else if (call == "close") {
           s.c->close();
         }

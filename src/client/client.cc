@@ -169,6 +169,7 @@ void Client::deliver(const uint8_t *data, size_t n) {
 
 void Client::die(Reason why) {
   if (why != Reason::kNone) {
+    last_failure_ = why;
     ++counters_.refused;
     ClientEvent e;
     e.type = ClientEventType::kRefused;

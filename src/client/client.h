@@ -62,6 +62,8 @@ class Client {
   // the handshake was in flight.
   uint64_t backlog() const { return out_.backlog(pending_.size()); }
   const ClientCounters &counters() const { return counters_; }
+  // The reason of the last refusal (kNone if none).
+  Reason last_failure() const { return last_failure_; }
 
  private:
   void start_new_session();
@@ -92,6 +94,7 @@ class Client {
   uint32_t fp_boundary_ = 0;  // ... at the last 256-byte boundary <= received_
 
   bool events_enabled_ = false;
+  Reason last_failure_ = Reason::kNone;
   ClientCounters counters_;
   Queue queue_;
 };

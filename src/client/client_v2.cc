@@ -13,9 +13,15 @@ class ClientV2::Events final : public v2::LinkEvents {
   explicit Events(ClientV2 &c) : c_(c) {}
   void data(const uint8_t *p, size_t n) override { c_.deliver(p, n); }
   void pong(uint64_t token) override {
-    if (token != c_.ping_token_) return;  // one nobody asked for
-    ++c_.pongs_;
-    c_.last_rtt_ms_ = c_.now_ms_ >= c_.ping_sent_ms_ ? c_.now_ms_ - c_.ping_sent_ms_ : 0;
+    if (!c_.ping_out_ || token != c_.ping_token_) return;  // one nobody asked for
+    c_.ping_out_ = false;
+    ++c_.counters_.pongs;
+    const uint64_t now = c_.clock_.now();
+    c_.last_rtt_ms_ = now >= c_.ping_sent_ms_ ? now - c_.ping_sent_ms_ : 0;
+    ClientEvent e;
+    e.type = ClientEventType::kPong;
+    e.rtt_ms = c_.last_rtt_ms_;
+    c_.emit(e);
   }
 
  private:
@@ -54,6 +60,7 @@ bool ClientV2::adopt_session(const v2::SessionId &id, const uint8_t *resume_secr
 // The request for this socket: a resume once a session exists, else a new session.
 void ClientV2::request() {
   request_due_ = false;
+  ping_out_ = false;  // a PING on the old connection gets no answer now
   link_.reset();
   answer_have_ = 0;
   hs_.reset(new noise::HandshakeState);
@@ -232,12 +239,14 @@ void ClientV2::close() {
   queue_.push_end();
 }
 
-void ClientV2::ping(uint64_t token, uint64_t now_ms) {
-  if (state_ != State::kEstablished || !link_) return;
+bool ClientV2::ping(uint64_t token) {
+  if (state_ != State::kEstablished || !link_) return false;
   ping_token_ = token;
-  ping_sent_ms_ = now_ms;
+  ping_out_ = true;
+  ping_sent_ms_ = clock_.now();
   link_->ping(token);
   write_out(false);
+  return true;
 }
 
 void ClientV2::fail(Reason why, bool session_lost) {

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <memory>
 
+#include "base/clock.h"
 #include "base/config.h"
 #include "client/client.h"
 #include "noise/noise.h"
@@ -47,12 +48,13 @@ class ClientV2 {
   void drop();
   // Ends the session with CLOSE (after the data already in records).
   void close();
-  // A PING on the current connection; its PONG's event gives the round trip
-  // measured from `now_ms`, against the clock passed to pong time.
-  void ping(uint64_t token, uint64_t now_ms);
-  // The caller's clock, for the round trip of the next PONG.
-  void set_now(uint64_t now_ms) { now_ms_ = now_ms; }
-  uint64_t pongs() const { return pongs_; }
+  // A PING on the current connection; false (nothing sent) unless the
+  // session is established. Its PONG gives an event with the round trip by
+  // the client's clock; a PONG for an earlier PING is ignored.
+  bool ping(uint64_t token);
+  // The clock round trips are measured with (the monotonic clock by default).
+  void set_clock(ClockFn fn, void *user_data) { clock_.set(fn, user_data); }
+  uint64_t pongs() const { return counters_.pongs; }
   Message poll(bool with_events = false);
 
   // Takes over a session opened elsewhere (an earlier run of the
@@ -99,7 +101,9 @@ class ClientV2 {
   std::unique_ptr<v2::Link> link_;
   uint8_t answer_[v2::kNewAnswerSize] = {};
   size_t answer_have_ = 0;
-  uint64_t ping_token_ = 0, ping_sent_ms_ = 0, now_ms_ = 0, last_rtt_ms_ = 0, pongs_ = 0;
+  uint64_t ping_token_ = 0, ping_sent_ms_ = 0, last_rtt_ms_ = 0;
+  bool ping_out_ = false;
+  Clock clock_;
   Reason last_failure_ = Reason::kNone;
   bool events_enabled_ = false;
   ClientCounters counters_;

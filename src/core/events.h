@@ -41,6 +41,7 @@ enum class PoolEventType : int {
 
 struct PoolEvent {
   PoolEventType type = PoolEventType::kSessionOpened;
+  int version = 0;  // of the session, or of the refused request (0: not known yet)
   int id = 0;
   int fd = -1;
   int old_fd = -1;
@@ -59,6 +60,9 @@ struct PoolCounters {
   uint64_t bytes_resent = 0;
   uint64_t bytes_held = 0;
   uint64_t detaches = 0;
+  // Version 2 (also counted in the totals above).
+  uint64_t sessions_opened_v2 = 0;
+  uint64_t reuses_v2 = 0;
 };
 
 enum class ClientEventType : int {
@@ -66,6 +70,7 @@ enum class ClientEventType : int {
   kResumed = 12,
   kRefused = 13,
   kSessionReset = 14,
+  kPong = 15,
 };
 
 struct ClientEvent {
@@ -73,6 +78,7 @@ struct ClientEvent {
   Reason reason = Reason::kNone;
   uint64_t resent_bytes = 0;
   uint64_t lost_bytes = 0;
+  uint64_t rtt_ms = 0;  // kPong: the round trip, by the client's clock
 };
 
 struct ClientCounters {
@@ -83,6 +89,7 @@ struct ClientCounters {
   uint64_t bytes_in = 0;
   uint64_t bytes_out = 0;
   uint64_t bytes_resent = 0;
+  uint64_t pongs = 0;
 };
 
 }  // namespace sc

@@ -86,6 +86,14 @@ bool Server::accepts_v2() const {
 #endif
 }
 
+size_t Server::v2_session_count() const {
+#ifdef SC_WITH_V2
+  return v2_ids_.size();
+#else
+  return 0;
+#endif
+}
+
 int Server::session_fd(int id) const {
   const Session *s = sessions_.find(id);
   return s ? s->fd : -1;
@@ -109,9 +117,13 @@ bool Server::session_info(int id, SessionInfo *info) const {
   info->detached_ms = s->attached() ? 0 : clock_.now() - s->detached_at_ms;
   info->sent = s->sent();
   info->received = s->received;
+  info->version = version_of(*s);
 #ifdef SC_WITH_V2
   if (s->v2) {
     const v2::Streams &st = s->v2->streams;
+    info->confirmed = s->v2->confirmed;
+    info->acked = st.out.acked();
+    std::memcpy(info->sid, s->v2->sid.bytes.data(), sizeof info->sid);
     info->held = st.out.held();
     info->backlog = st.out.backlog();
     info->sent = st.out.sent();
@@ -159,10 +171,13 @@ void Server::close_socket(int fd) {
 }
 
 void Server::refuse(int fd, Reason why) {
+  const Socket *sock = sockets_.find(fd);
+  const int version = sock ? sock->version : 0;
   close_socket(fd);
   ++counters_.refused[static_cast<int>(why)];
   PoolEvent e;
   e.type = PoolEventType::kHandshakeRefused;
+  e.version = version;
   e.fd = fd;
   e.reason = why;
   emit(e);
@@ -182,6 +197,7 @@ void Server::refuse_after_answer(int fd, Reason why) {
   ++counters_.refused[static_cast<int>(why)];
   PoolEvent e;
   e.type = PoolEventType::kHandshakeRefused;
+  e.version = 2;  // only version 2 answers a refusal
   e.fd = fd;
   e.reason = why;
   emit(e);
@@ -375,6 +391,7 @@ void Server::feed_handshake(int fd, Socket &sock, const uint8_t *data, size_t n)
       return;
     }
     if (!accept_v1_) {
+      sock.version = 1;
       refuse(fd, Reason::kNotSupported);  // version 1 has no status byte
       return;
     }
@@ -434,6 +451,7 @@ void Server::open_session(int fd, Socket &sock, const uint8_t *data, size_t n) {
   ++counters_.sessions_opened;
   PoolEvent e;
   e.type = PoolEventType::kSessionOpened;
+  e.version = 1;
   e.id = id;
   e.fd = fd;
   emit(e);
@@ -451,6 +469,7 @@ void Server::resume_session(int fd, Socket &sock, const uint8_t *data, size_t n)
   }
   PoolEvent e;
   e.type = PoolEventType::kSessionResumed;
+  e.version = 1;
   e.id = s->id;
   e.fd = fd;
   e.old_fd = s->fd;
@@ -510,6 +529,7 @@ void Server::detach(Session &s, int fd) {
   ++counters_.detaches;
   PoolEvent e;
   e.type = PoolEventType::kSessionDetached;
+  e.version = version_of(s);
   e.id = s.id;
   e.fd = fd;
   emit(e);
@@ -533,10 +553,12 @@ void Server::check_backlog(Session &s) {
 void Server::free_session(int id, Reason why) {
   Session *s = sessions_.find(id);
   if (!s) return;
+  const int version = version_of(*s);
   if (s->attached()) close_socket(s->fd);
 #ifdef SC_WITH_V2
   if (s->v2) {
     counters_.bytes_held -= s->v2->streams.out.held();
+    if (!s->v2->confirmed) --unconfirmed_;
     v2_ids_.erase(s->v2->sid);
     // Answered resumes of it that wait for their first record end too.
     std::vector<int> pending;
@@ -554,6 +576,7 @@ void Server::free_session(int id, Reason why) {
   ++counters_.closed[static_cast<int>(why)];
   PoolEvent e;
   e.type = PoolEventType::kSessionClosed;
+  e.version = version;
   e.id = id;
   e.reason = why;
   emit(e);
@@ -752,8 +775,11 @@ void Server::open_session_v2(int fd, Socket &sock) {
   sock.session_id = id;
   sock.pending_new = true;
   ++counters_.sessions_opened;
+  ++counters_.sessions_opened_v2;
+  ++unconfirmed_;
   PoolEvent e;
   e.type = PoolEventType::kSessionOpened;
+  e.version = 2;
   e.id = id;
   e.fd = fd;
   emit(e);
@@ -792,7 +818,7 @@ class Server::LinkEventsV2 final : public v2::LinkEvents {
     if (!sock) return;
     if (sock->pending_new) {
       sock->pending_new = false;
-      s_.v2->confirmed = true;
+      server_.confirm(s_);
       server_.sockets_.set_kind(*sock, SocketKind::kAttached);
     } else if (sock->pending_id) {
       server_.move_session_v2(s_, fd_, *sock);
@@ -849,9 +875,16 @@ void Server::feed_link(int fd, Socket &sock, const uint8_t *data, size_t n) {
   if (s->fd == fd) write_v2(*s, got_data);
 }
 
+void Server::confirm(Session &s) {
+  if (s.v2->confirmed) return;
+  s.v2->confirmed = true;
+  --unconfirmed_;
+}
+
 void Server::move_session_v2(Session &s, int fd, Socket &sock) {
   PoolEvent e;
   e.type = PoolEventType::kSessionResumed;
+  e.version = 2;
   e.id = s.id;
   e.fd = fd;
   e.old_fd = s.fd;
@@ -868,12 +901,13 @@ void Server::move_session_v2(Session &s, int fd, Socket &sock) {
   const uint64_t held_before = st.out.held();
   st.out.ack(std::max(sock.resume_from, st.out.acked()));
   counters_.bytes_held -= held_before - st.out.held();
-  s.v2->confirmed = true;
+  confirm(s);
   sock.pending_id = 0;
   attach(s, fd, sock);
   sock.link->start_output(st, sock.resume_from, false);
   const uint64_t resent = st.out.sent() - st.out.next();
   ++counters_.reuses;
+  ++counters_.reuses_v2;
   counters_.bytes_resent += resent;
   e.resent_bytes = resent;
   emit(e);

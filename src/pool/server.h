@@ -18,6 +18,7 @@
 #include "core/message_queue.h"
 #include "pool/session_table.h"
 #include "pool/socket_table.h"
+#include "v2/wire.h"
 
 namespace sc {
 
@@ -34,6 +35,11 @@ class Server {
     uint64_t detached_ms = 0;
     uint64_t sent = 0;
     uint64_t received = 0;
+    int version = 1;
+    // Version 2.
+    bool confirmed = true;  // false: answered, the client's first record not seen yet
+    uint64_t acked = 0;     // server->client bytes the client acknowledged
+    uint8_t sid[v2::kSessionIdSize] = {};  // the session id, its server id first
   };
 
   Server();
@@ -100,6 +106,11 @@ class Server {
   // False if `id` is not a session.
   bool session_info(int id, SessionInfo *info) const;
 
+  // Version 2 sessions, and those of them not yet confirmed by the
+  // client's first record.
+  size_t v2_session_count() const;
+  size_t unconfirmed_count() const { return unconfirmed_; }
+
   // Introspection, for tests and diagnostics.
   size_t session_count() const { return sessions_.size(); }
   size_t handshake_count() const { return sockets_.handshakes(); }
@@ -126,10 +137,13 @@ class Server {
   // Records on a version 2 socket, answered or attached.
   void feed_link(int fd, Socket &sock, const uint8_t *data, size_t n);
   void move_session_v2(Session &s, int fd, Socket &sock);
+  // The client's first record on it: an answered new session is confirmed.
+  void confirm(Session &s);
   void write_v2(Session &s, bool force_ack);
   void send_v2(Session &s, const uint8_t *data, size_t n);
   uint32_t v2_window() const;
 #endif
+  static int version_of(const Session &s) { return s.v2 ? 2 : 1; }
   // A refusal whose answer (a status byte) is queued: it goes out, then the close.
   void refuse_after_answer(int fd, Reason why);
   // Closes `fd` once what is queued for it is out.
@@ -184,6 +198,7 @@ class Server {
   PoolCounters counters_;
 
   uint16_t server_id_ = 0;
+  size_t unconfirmed_ = 0;
   bool accept_v1_ = true;
   bool accept_v2_ = false;
 #ifdef SC_WITH_V2

@@ -60,7 +60,10 @@ if(CMAKE_SCRIPT_MODE_FILE)
         sc_pool_set_max_handshakes sc_pool_set_max_sessions sc_pool_set_max_bytes sc_pool_socket_opened sc_pool_set_clock sc_pool_enable_events sc_pool_poll
         sc_pool_get_stats sc_pool_session_info sc_pool_session_backlog
         sc_client_set_window sc_client_enable_events sc_client_poll sc_client_get_stats
-        sc_client_backlog)
+        sc_client_backlog sc_pool_poll_sized sc_client_poll_sized
+        sc_keypair_generate sc_public_key sc_pool_set_static_key sc_pool_set_server_id
+        sc_pool_set_versions sc_client_open_v2 sc_client_close_session sc_client_ping
+        sc_client_set_clock)
       if(NOT name IN_LIST found)
         list(APPEND bad "missing: ${name}")
       endif()
