@@ -8,6 +8,19 @@
  * client: one private key per new-connection handshake;
  * server: private key then challenge for a new connection, one challenge for an
  * accepted reuse request, nothing for a refused one.
+ *
+ * Version 2 takes its random bytes from the same sources, 8 bytes from each
+ * value drawn (least significant byte first; the unused rest of the last value
+ * is dropped):
+ * client: its ephemeral private key (32 bytes, 4 values) for every request,
+ * new session or resume;
+ * server, a new session it answers: the random part of the session id (14
+ * bytes, 2 values; drawn again while another session has that id), then the
+ * resume secret (32 bytes, 4 values), then its ephemeral private key (4
+ * values); a resume it answers: its ephemeral private key (4 values); nothing
+ * for a request it refuses.
+ * sc_keypair_generate() never reads these sources: its keys always come from
+ * the operating system.
  */
 #ifndef STABLE_CONNECTION_TESTING_H
 #define STABLE_CONNECTION_TESTING_H

@@ -72,7 +72,8 @@ static void print_public(const uint8_t *pub) {
   to_hex(pub, hex);
   printf("public key: %s\n\n", hex);
   printf("static const unsigned char server_public_key[%d] = {", SC_KEY_SIZE);
-  for (k = 0; k < SC_KEY_SIZE; ++k) printf("%s0x%02x%s", k % 8 == 0 ? "\n    " : "", pub[k], k + 1 < SC_KEY_SIZE ? "," : "");
+  for (k = 0; k < SC_KEY_SIZE; ++k)
+    printf("%s0x%02x%s", k % 8 == 0 ? "\n    " : "", pub[k], k + 1 < SC_KEY_SIZE ? "," : "");
   printf("\n};\n");
 }
 
@@ -161,8 +162,7 @@ static int read_private(const char *path, uint8_t priv[SC_KEY_SIZE]) {
     wipe(buf, sizeof buf);
     return 0;
   }
-  for (k = 0; k < SC_KEY_SIZE; ++k)
-    priv[k] = (uint8_t)(hex_value(buf[2 * k]) * 16 + hex_value(buf[2 * k + 1]));
+  for (k = 0; k < SC_KEY_SIZE; ++k) priv[k] = (uint8_t)(hex_value(buf[2 * k]) * 16 + hex_value(buf[2 * k + 1]));
   wipe(buf, sizeof buf);
   return 1;
 }

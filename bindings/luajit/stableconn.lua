@@ -22,8 +22,14 @@ local ffi = require("ffi")
 local M = {
   POOL_EMPTY = 0, POOL_IN = 1, POOL_OUT = 2,
   MESSAGE_EMPTY = 0, MESSAGE_IN = 1, MESSAGE_OUT = 2,
+  -- Protocol versions (bits for pool:set_versions), the key size, and the
+  -- code version 2 calls return from a library built without version 2.
+  PROTOCOL_1 = 1, PROTOCOL_2 = 2, KEY_SIZE = 32, ERR_NOT_SUPPORTED = -5,
   ENV_LIBRARY = "STABLECONN_LIBRARY",
 }
+
+-- Client states, as client:stats().state gives them.
+local client_states = { "opening", "resuming", "established", "dead", "broken" }
 
 -- The structs may already be declared by other code in this Lua state (the
 -- FFI refuses to define a struct twice); functions may be declared again.
@@ -75,11 +81,34 @@ int sc_pool_socket_opened(struct connection_pool *cp, int fd);
 int sc_pool_session_backlog(struct connection_pool *cp, int id, uint64_t *bytes);
 int sc_client_set_window(struct connection *c, size_t bytes);
 int sc_client_backlog(struct connection *c, uint64_t *bytes);
+
+int sc_keypair_generate(uint8_t *private_key, uint8_t *public_key);
+int sc_public_key(const uint8_t *private_key, uint8_t *public_key);
+int sc_pool_set_static_key(struct connection_pool *cp, const uint8_t *key);
+int sc_pool_set_server_id(struct connection_pool *cp, uint16_t id);
+int sc_pool_set_versions(struct connection_pool *cp, unsigned versions);
+int sc_client_open_v2(const uint8_t *server_key, struct connection **out);
+int sc_client_close_session(struct connection *c);
+int sc_client_ping(struct connection *c);
 ]]
+if not pcall(ffi.typeof, "struct sc_client_stats") then
+  ffi.cdef[[
+struct sc_client_stats {
+  int state;
+  uint64_t sessions_opened, reuses, refused, resets, bytes_in, bytes_out, bytes_resent, bytes_held;
+  int version, last_failure;
+  uint64_t pongs, last_rtt_ms;
+};
+int sc_client_get_stats(struct connection *c, struct sc_client_stats *st, size_t size);
+]]
+end
 
 local pool_message_t = ffi.typeof("struct pool_message[1]")
 local connection_message_t = ffi.typeof("struct connection_message[1]")
 local uint64_box_t = ffi.typeof("uint64_t[1]")
+local key_t = ffi.typeof("uint8_t[32]")
+local connection_box_t = ffi.typeof("struct connection *[1]")
+local client_stats_t = ffi.typeof("struct sc_client_stats[1]")
 
 -- Every library loaded stays referenced here: unloading one would leave the
 -- finalizers of its live objects pointing at unmapped code.
@@ -139,6 +168,34 @@ end
 function M.version(path)
   local lib = M.load(path)
   return ffi.string(extension(lib, "sc_version")())
+end
+
+-- A key as a 32-byte string, checked.
+local function key_arg(key)
+  if type(key) ~= "string" or #key ~= M.KEY_SIZE then
+    error("stableconn: a key is a string of " .. M.KEY_SIZE .. " bytes", 3)
+  end
+  return key
+end
+
+-- A new server key pair for protocol version 2: private, public (32-byte
+-- strings). Keep the private key secret (pool:set_static_key); give the
+-- public key to clients (client(path, server_key)).
+function M.generate_keypair(path)
+  local lib = M.load(path)
+  local priv, pub = key_t(), key_t()
+  check(lib, extension(lib, "sc_keypair_generate")(priv, pub))
+  local a, b = ffi.string(priv, M.KEY_SIZE), ffi.string(pub, M.KEY_SIZE)
+  ffi.fill(priv, M.KEY_SIZE)
+  return a, b
+end
+
+-- The public key of a private key (32-byte strings).
+function M.public_key(private_key, path)
+  local lib = M.load(path)
+  local pub = key_t()
+  check(lib, extension(lib, "sc_public_key")(key_arg(private_key), pub))
+  return ffi.string(pub, M.KEY_SIZE)
 end
 
 local function handle(self)
@@ -261,6 +318,25 @@ function Pool:socket_opened(fd)
   check(self.lib, extension(self.lib, "sc_pool_socket_opened")(handle(self), fd))
 end
 
+-- The pool's 32-byte static private key: it accepts version 2 from now on.
+function Pool:set_static_key(key)
+  check(self.lib, extension(self.lib, "sc_pool_set_static_key")(handle(self), key_arg(key)))
+end
+
+-- The first two bytes of the version 2 session ids this pool makes (0..65535).
+function Pool:set_server_id(id)
+  if type(id) ~= "number" or id < 0 or id > 0xFFFF or id % 1 ~= 0 then
+    error("stableconn: a server id is an integer 0..65535", 2)
+  end
+  check(self.lib, extension(self.lib, "sc_pool_set_server_id")(handle(self), id))
+end
+
+-- Which versions new sockets may speak: PROTOCOL_1, PROTOCOL_2 or their sum.
+-- Version 2 needs the static key first.
+function Pool:set_versions(versions)
+  check(self.lib, extension(self.lib, "sc_pool_set_versions")(handle(self), versions))
+end
+
 -- Bytes given to the session and not yet handed to a socket.
 function Pool:session_backlog(id)
   local out = uint64_box_t()
@@ -274,14 +350,24 @@ local Client = {}
 Client.__index = Client
 
 -- One stable connection, client side; the new-connection handshake is
--- queued at once. `path` as in load(). Raises an error when the client
--- cannot be created (no memory or no randomness).
-function M.client(path)
+-- queued at once. `path` as in load(). With `server_key` (the server's
+-- 32-byte public key) it speaks protocol version 2, else version 1. Raises
+-- an error when the client cannot be created (no memory or no randomness,
+-- or version 2 from a library built without it).
+function M.client(path, server_key)
   local lib = M.load(path)
-  local c = lib.clib.cc_open()
-  if c == nil then error("stableconn: cc_open() failed (out of memory or randomness)", 2) end
+  local c
+  if server_key ~= nil then
+    local box = connection_box_t()
+    check(lib, extension(lib, "sc_client_open_v2")(key_arg(server_key), box))
+    c = box[0]
+  else
+    c = lib.clib.cc_open()
+    if c == nil then error("stableconn: cc_open() failed (out of memory or randomness)", 2) end
+  end
   return setmetatable({
     ptr = ffi.gc(c, lib.clib.cc_close), lib = lib, kind = "client", msg = connection_message_t(),
+    version = server_key ~= nil and M.PROTOCOL_2 or M.PROTOCOL_1,
   }, Client)
 end
 
@@ -340,6 +426,33 @@ function Client:backlog()
   local out = uint64_box_t()
   check(self.lib, extension(self.lib, "sc_client_backlog")(handle(self), out))
   return tonumber(out[0])
+end
+
+-- Version 2: ends the session for good with a CLOSE after the data already
+-- sent (write out what poll() returns); the client is then dead.
+function Client:close_session()
+  check(self.lib, extension(self.lib, "sc_client_close_session")(handle(self)))
+end
+
+-- Version 2: sends a PING; its answer shows in stats().pongs and
+-- stats().last_rtt_ms.
+function Client:ping()
+  check(self.lib, extension(self.lib, "sc_client_ping")(handle(self)))
+end
+
+-- The client's counters as a table; state is "opening", "resuming",
+-- "established", "dead" or "broken", version is 1 or 2.
+function Client:stats()
+  local st = client_stats_t()
+  check(self.lib, extension(self.lib, "sc_client_get_stats")(handle(self), st, ffi.sizeof(st)))
+  local s = st[0]
+  return {
+    state = client_states[s.state] or s.state, version = s.version, last_failure = s.last_failure,
+    sessions_opened = tonumber(s.sessions_opened), reuses = tonumber(s.reuses), refused = tonumber(s.refused),
+    resets = tonumber(s.resets), bytes_in = tonumber(s.bytes_in), bytes_out = tonumber(s.bytes_out),
+    bytes_resent = tonumber(s.bytes_resent), bytes_held = tonumber(s.bytes_held),
+    pongs = tonumber(s.pongs), last_rtt_ms = tonumber(s.last_rtt_ms),
+  }
 end
 
 return M

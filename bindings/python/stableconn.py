@@ -23,7 +23,9 @@ from collections import namedtuple
 __all__ = [
     "POOL_EMPTY", "POOL_IN", "POOL_OUT",
     "MESSAGE_EMPTY", "MESSAGE_IN", "MESSAGE_OUT",
+    "PROTOCOL_1", "PROTOCOL_2", "KEY_SIZE", "ERR_NOT_SUPPORTED",
     "StableConnError", "Library", "load_library", "version",
+    "generate_keypair", "public_key",
     "PoolMessage", "ClientMessage", "Pool", "Client",
 ]
 
@@ -34,6 +36,16 @@ POOL_OUT = 2
 MESSAGE_EMPTY = 0
 MESSAGE_IN = 1
 MESSAGE_OUT = 2
+
+# Protocol versions (bits for Pool.set_versions), the key size, and the code
+# version 2 calls return from a library built without version 2.
+PROTOCOL_1 = 1
+PROTOCOL_2 = 2
+KEY_SIZE = 32
+ERR_NOT_SUPPORTED = -5
+
+# Client states, as Client.stats()["state"] gives them.
+CLIENT_STATES = {1: "opening", 2: "resuming", 3: "established", 4: "dead", 5: "broken"}
 
 ENV_LIBRARY = "STABLECONN_LIBRARY"
 _SONAME = "libstableconn.so.1"
@@ -52,6 +64,28 @@ class _ConnectionMessage(ctypes.Structure):
     _fields_ = [
         ("sz", ctypes.c_int),
         ("buffer", ctypes.POINTER(ctypes.c_char)),
+    ]
+
+
+_U64 = ctypes.c_uint64
+
+
+class _ClientStats(ctypes.Structure):
+    # struct sc_client_stats, in the header's order (only ever appended to).
+    _fields_ = [
+        ("state", ctypes.c_int),
+        ("sessions_opened", _U64),
+        ("reuses", _U64),
+        ("refused", _U64),
+        ("resets", _U64),
+        ("bytes_in", _U64),
+        ("bytes_out", _U64),
+        ("bytes_resent", _U64),
+        ("bytes_held", _U64),
+        ("version", ctypes.c_int),
+        ("last_failure", ctypes.c_int),
+        ("pongs", _U64),
+        ("last_rtt_ms", _U64),
     ]
 
 
@@ -97,6 +131,16 @@ _EXTENSION = {
     "sc_pool_session_backlog": (_INT, [_P, _INT, ctypes.POINTER(ctypes.c_uint64)]),
     "sc_client_set_window": (_INT, [_P, _SIZE]),
     "sc_client_backlog": (_INT, [_P, ctypes.POINTER(ctypes.c_uint64)]),
+    "sc_client_get_stats": (_INT, [_P, ctypes.POINTER(_ClientStats), _SIZE]),
+    # Protocol version 2.
+    "sc_keypair_generate": (_INT, [_BUF, _BUF]),
+    "sc_public_key": (_INT, [_BUF, _BUF]),
+    "sc_pool_set_static_key": (_INT, [_P, _BUF]),
+    "sc_pool_set_server_id": (_INT, [_P, ctypes.c_uint16]),
+    "sc_pool_set_versions": (_INT, [_P, ctypes.c_uint]),
+    "sc_client_open_v2": (_INT, [_BUF, ctypes.POINTER(_P)]),
+    "sc_client_close_session": (_INT, [_P]),
+    "sc_client_ping": (_INT, [_P]),
 }
 
 
@@ -186,6 +230,34 @@ def load_library(path=None):
 def version(library=None):
     """The library's version string, e.g. "1.0.0"."""
     return load_library(library).extension("sc_version")().decode()
+
+
+def generate_keypair(library=None):
+    """A new server key pair for protocol version 2: (private, public), 32
+    bytes each. Keep the private key secret (Pool.set_static_key); give the
+    public key to clients (Client(server_key=...)). Raises StableConnError
+    with code ERR_NOT_SUPPORTED from a library built without version 2."""
+    lib = load_library(library)
+    priv = ctypes.create_string_buffer(KEY_SIZE)
+    pub = ctypes.create_string_buffer(KEY_SIZE)
+    lib.check(lib.extension("sc_keypair_generate")(priv, pub))
+    return priv.raw, pub.raw
+
+
+def public_key(private_key, library=None):
+    """The 32-byte public key of a 32-byte private key."""
+    lib = load_library(library)
+    private_key = _key(private_key)
+    pub = ctypes.create_string_buffer(KEY_SIZE)
+    lib.check(lib.extension("sc_public_key")(private_key, pub))
+    return pub.raw
+
+
+def _key(key):
+    key = bytes(key)
+    if len(key) != KEY_SIZE:
+        raise ValueError("a key is %d bytes, not %d" % (KEY_SIZE, len(key)))
+    return key
 
 
 def _as_bytes(data):
@@ -359,6 +431,21 @@ class Pool(_Handle):
         """Socket ``fd`` was just accepted: its handshake clock starts now."""
         self._lib.check(self._lib.extension("sc_pool_socket_opened")(self._handle(), fd))
 
+    def set_static_key(self, private_key):
+        """The pool's 32-byte static private key: it accepts version 2 from now on."""
+        self._lib.check(self._lib.extension("sc_pool_set_static_key")(self._handle(), _key(private_key)))
+
+    def set_server_id(self, server_id):
+        """The first two bytes of the version 2 session ids this pool makes (0..65535)."""
+        if not 0 <= server_id <= 0xFFFF:
+            raise ValueError("a server id is 0..65535")
+        self._lib.check(self._lib.extension("sc_pool_set_server_id")(self._handle(), server_id))
+
+    def set_versions(self, versions):
+        """Which protocol versions new sockets may speak: PROTOCOL_1, PROTOCOL_2
+        or both ORed. Version 2 needs the static key first."""
+        self._lib.check(self._lib.extension("sc_pool_set_versions")(self._handle(), versions))
+
     def session_backlog(self, session_id):
         """Bytes given to the session and not yet handed to a socket."""
         out = ctypes.c_uint64()
@@ -371,18 +458,27 @@ class Client(_Handle):
     """One stable connection, client side (cc_* functions).
 
     The new-connection handshake is queued at once: connect a socket and
-    write out what poll() returns. Raises MemoryError when the client cannot
-    be created (no memory or no randomness).
+    write out what poll() returns. With ``server_key`` (the server's 32-byte
+    public key) the client speaks protocol version 2, else version 1.
+    Raises MemoryError when the client cannot be created (no memory or no
+    randomness), StableConnError (ERR_NOT_SUPPORTED) for a version 2 client
+    from a library built without it.
     """
 
     _free_name = "cc_close"
 
-    def __init__(self, library=None, window=None):
+    def __init__(self, library=None, window=None, server_key=None):
         lib = load_library(library)
-        ptr = lib.cc_open()
-        if not ptr:
-            raise MemoryError("cc_open() failed")
+        if server_key is not None:
+            out = _P()
+            lib.check(lib.extension("sc_client_open_v2")(_key(server_key), ctypes.byref(out)))
+            ptr = out.value
+        else:
+            ptr = lib.cc_open()
+            if not ptr:
+                raise MemoryError("cc_open() failed")
         super().__init__(lib, ptr)
+        self.version = PROTOCOL_2 if server_key is not None else PROTOCOL_1
         self._msg = _ConnectionMessage()
         if window is not None:
             self.set_window(window)
@@ -435,3 +531,23 @@ class Client(_Handle):
         out = ctypes.c_uint64()
         self._lib.check(self._lib.extension("sc_client_backlog")(self._handle(), ctypes.byref(out)))
         return out.value
+
+    def close_session(self):
+        """Version 2: ends the session for good with a CLOSE after the data
+        already sent (write out what poll() returns); the client is then dead."""
+        self._lib.check(self._lib.extension("sc_client_close_session")(self._handle()))
+
+    def ping(self):
+        """Version 2: sends a PING; its answer shows in stats()["pongs"] and
+        stats()["last_rtt_ms"]."""
+        self._lib.check(self._lib.extension("sc_client_ping")(self._handle()))
+
+    def stats(self):
+        """The client's counters as a dict; "state" is one of CLIENT_STATES'
+        names, "version" is 1 or 2."""
+        st = _ClientStats()
+        self._lib.check(self._lib.extension("sc_client_get_stats")(
+            self._handle(), ctypes.byref(st), ctypes.sizeof(st)))
+        out = {name: getattr(st, name) for name, _ in _ClientStats._fields_}
+        out["state"] = CLIENT_STATES.get(st.state, st.state)
+        return out

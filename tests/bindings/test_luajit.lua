@@ -100,11 +100,11 @@ end
 local World = {}
 World.__index = World
 
-local function new_world(sc)
+local function new_world(sc, pool, client)
   local w = setmetatable({
     sc = sc,
-    pool = sc.pool(),
-    client = sc.client(),
+    pool = pool or sc.pool(),
+    client = client or sc.client(),
     session_id = nil,
     in_ids = {},
     closes = {},
@@ -443,10 +443,88 @@ local function check_session(sc)
   collectgarbage()
 end
 
+-- Protocol version 2 through the binding: keys, a keyed pool serving both
+-- versions, data both ways, lost sockets, PING, CLOSE and refusals.
+local function check_v2(sc)
+  local ok, priv, pub = pcall(sc.generate_keypair)
+  if not ok then
+    check(tostring(priv):find("(-5)", 1, true), "generate_keypair failed: " .. tostring(priv))
+    print("test_luajit: the library has no protocol version 2; its calls say so")
+    return
+  end
+  check(#priv == 32 and #pub == 32, "key sizes")
+  check(sc.public_key(priv) == pub, "public_key() disagrees with generate_keypair()")
+  check(select(2, sc.generate_keypair()) ~= pub, "two key pairs were the same")
+  check(not pcall(sc.public_key, "short"), "a 5-byte key was accepted")
+
+  local pool = sc.pool()
+  local refused, why = pcall(pool.set_versions, pool, sc.PROTOCOL_2)
+  check(not refused and tostring(why):find("(-2)", 1, true), "version 2 before the key: " .. tostring(why))
+  pool:set_static_key(priv)
+  pool:set_server_id(258)
+  check(not pcall(pool.set_server_id, pool, 65536), "server id 65536 was accepted")
+  pool:set_versions(sc.PROTOCOL_1 + sc.PROTOCOL_2)
+  local client = sc.client(nil, pub)
+  check(client.version == 2, "client version")
+  local w = new_world(sc, pool, client)
+  w:client_send(10)
+  w:pump(40)
+  check(w.session_id ~= nil, "no version 2 session")
+  check(client:stats().state == "established", "state " .. tostring(client:stats().state))
+  check(client:stats().version == 2, "stats version")
+  for _, n in ipairs({ 1, 4095, 4096, 65536, 300001 }) do
+    w:client_send(n)
+    w:server_send(n + 3)
+    w:pump(40)
+    w:check_streams("version 2 exchange of " .. n .. " bytes")
+  end
+  for k = 0, 2 do
+    w:client_send(randint(1, 50000))
+    w:server_send(randint(1, 50000))
+    w:lose_client_output()
+    w:lose_server_output()
+    pool:socket_closed(40 + k)
+    client:handshake()
+    w:pump(41 + k)
+    w:check_streams("version 2 resume " .. (k + 1))
+  end
+  check(client:stats().reuses == 3, "client reuses " .. client:stats().reuses)
+  client:ping()
+  w:pump(43)
+  check(client:stats().pongs == 1, "pongs " .. client:stats().pongs)
+
+  local w1 = new_world(sc, pool)
+  w1:client_send(100)
+  w1:pump(50)
+  check(w1.session_id ~= nil and w1.session_id ~= w.session_id, "version 1 beside version 2")
+  w1:check_streams("version 1 beside version 2")
+
+  client:close_session()
+  w:pump(43)
+  check(closes_string(w):find("43", 1, true), "the pool did not close the socket after CLOSE: " .. closes_string(w))
+  check(w.client_dead, "the client is not dead after close_session()")
+  check(client:stats().state == "dead", "state after CLOSE")
+
+  local _, other_pub = sc.generate_keypair()
+  local other = sc.client(nil, other_pub)
+  local wrong = new_world(sc, pool, other)
+  wrong:pump(60)
+  check(closes_string(wrong):find("60", 1, true), "a wrong key was not refused")
+  check(other:stats().last_failure == 15, "wrong-key reason " .. other:stats().last_failure)
+  pool:set_versions(sc.PROTOCOL_2)
+  local w3 = new_world(sc, pool)
+  w3:pump(61)
+  check(closes_string(w3):find("61", 1, true), "version 1 was not refused by a version 2 only pool")
+  client:close()
+  other:close()
+  pool:close()
+end
+
 local ok, err = pcall(function()
   local sc = require("stableconn")
   check_loading(sc)
   check_session(sc)
+  check_v2(sc)
 end)
 if not ok then
   if getmetatable(err) == Failure then

@@ -42,12 +42,12 @@ class World:
     """One pool and one client; what each side was asked to send and what
     the other side was handed."""
 
-    def __init__(self, sc, rng):
+    def __init__(self, sc, rng, pool=None, client=None):
         self.sc = sc
         self.rng = rng
-        self.pool = sc.Pool()
+        self.pool = pool or sc.Pool()
         self.pool.set_window(1 << 20)
-        self.client = sc.Client(window=1 << 20)
+        self.client = client or sc.Client(window=1 << 20)
         self.session_id = None
         self.in_ids = set()
         self.closes = []
@@ -363,6 +363,102 @@ def check_session(sc, rng):
     check(p.closed, "the context manager did not close the pool")
 
 
+def check_v2(sc, rng):
+    """Protocol version 2 through the binding: keys, a keyed pool serving
+    both versions, data both ways, lost sockets, PING, CLOSE, and the
+    refusals a client reports."""
+    try:
+        priv, pub = sc.generate_keypair()
+    except sc.StableConnError as e:
+        check(e.code == sc.ERR_NOT_SUPPORTED, "generate_keypair error %d" % e.code)
+        try:
+            sc.Client(server_key=bytes(32))
+        except sc.StableConnError as e2:
+            check(e2.code == sc.ERR_NOT_SUPPORTED, "Client(server_key) error %d" % e2.code)
+        else:
+            raise Failure("a version 2 client opened in a library without version 2")
+        print("test_python: the library has no protocol version 2; its calls say so")
+        return
+    check(len(priv) == 32 and len(pub) == 32, "key sizes %d and %d" % (len(priv), len(pub)))
+    check(sc.public_key(priv) == pub, "public_key() disagrees with generate_keypair()")
+    check(sc.generate_keypair() != (priv, pub), "two key pairs were the same")
+    try:
+        sc.public_key(b"short")
+    except ValueError:
+        pass
+    else:
+        raise Failure("a 5-byte key was accepted")
+
+    pool = sc.Pool()
+    try:
+        pool.set_versions(sc.PROTOCOL_2)  # no key yet
+    except sc.StableConnError as e:
+        check(e.code == -2, "set_versions before the key: error %d" % e.code)
+    else:
+        raise Failure("version 2 was accepted before the key")
+    pool.set_static_key(priv)
+    pool.set_server_id(0x0102)
+    pool.set_versions(sc.PROTOCOL_1 | sc.PROTOCOL_2)
+    client = sc.Client(window=1 << 20, server_key=pub)
+    check(client.version == sc.PROTOCOL_2, "client version %r" % client.version)
+    w = World(sc, rng, pool=pool, client=client)
+    w.client_send(10)
+    w.pump(40)
+    check(w.session_id is not None, "no version 2 session")
+    check(client.stats()["state"] == "established", "state %r" % client.stats()["state"])
+    check(client.stats()["version"] == 2, "stats version %r" % client.stats()["version"])
+    for n in (1, 4095, 4096, 65536, 300001):
+        w.client_send(n)
+        w.server_send(n + 3)
+        w.pump(40)
+        w.check_streams("version 2 exchange of %d bytes" % n)
+
+    # Sockets lost with bytes in flight both ways, three times.
+    for k in range(3):
+        w.client_send(rng.randint(1, 50000))
+        w.server_send(rng.randint(1, 50000))
+        w.lose_client_output()
+        w.lose_server_output()
+        pool.socket_closed(40 + k)
+        client.handshake()
+        w.pump(41 + k)
+        w.check_streams("version 2 resume %d" % (k + 1))
+    check(client.stats()["reuses"] == 3, "client reuses %r" % client.stats()["reuses"])
+
+    client.ping()
+    w.pump(43)
+    check(client.stats()["pongs"] == 1, "pongs %r" % client.stats()["pongs"])
+
+    # A version 1 client on the same pool.
+    w1 = World(sc, rng, pool=pool)
+    w1.client_send(100)
+    w1.pump(50)
+    check(w1.session_id is not None and w1.session_id != w.session_id, "version 1 session %r" % w1.session_id)
+    w1.check_streams("version 1 beside version 2")
+
+    # CLOSE: the pool ends the session and closes its socket.
+    client.close_session()
+    w.pump(43)
+    check(43 in w.closes, "the pool did not close the socket after CLOSE: %r" % w.closes)
+    check(w.client_dead, "the client is not dead after close_session()")
+    check(client.stats()["state"] == "dead", "state after CLOSE %r" % client.stats()["state"])
+
+    # Refusals: a wrong server key, and version 1 on a version 2 only pool.
+    other = sc.Client(server_key=sc.generate_keypair()[1])
+    wrong = World(sc, rng, pool=pool, client=other)
+    wrong.pump(60)
+    check(60 in wrong.closes, "a wrong key was not refused")
+    check(other.stats()["state"] == "dead", "wrong-key client state %r" % other.stats()["state"])
+    check(other.stats()["last_failure"] == 15, "wrong-key reason %r" % other.stats()["last_failure"])
+    pool.set_versions(sc.PROTOCOL_2)
+    w3 = World(sc, rng, pool=pool)
+    w3.pump(61)
+    check(61 in w3.closes, "version 1 was not refused by a version 2 only pool")
+    for c in (client, other, w1.client, w3.client):
+        c.close()
+    pool.close()
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--module-dir", required=True)
@@ -374,6 +470,7 @@ def main():
         import stableconn
         check_loading(stableconn, args.module_dir, args.library)
         check_session(stableconn, random.Random(seed))
+        check_v2(stableconn, random.Random(seed + 1))
     except Failure as e:
         print("FAIL (seed %d): %s" % (seed, e), file=sys.stderr)
         return 1
