@@ -5,7 +5,12 @@
  *
  *   stable_client --port N [--size BYTES] [--seed N] [--index N]
  *                 [--window BYTES] [--kill-interval MS] [--report-ms MS]
- *                 [--max-seconds S]
+ *                 [--max-seconds S] [--server-key HEX]
+ *
+ * With --server-key (the server's public key, 64 hexadecimal digits, as
+ * stableconn-keygen or the server's "listening" line prints it) it speaks
+ * protocol version 2: sc_client_open_v2() instead of cc_open(), and nothing
+ * else changes in the loop below.
  *
  * It connects to stable_server on 127.0.0.1, streams `size` bytes to it and
  * checks the `size` bytes it streams back (see demo_stream.h). With
@@ -36,6 +41,10 @@
  * of protocol version 1): a reconnect opens a new session and what was sent on
  * the old one is lost. The demo therefore breaks nothing before the first
  * bytes from the server arrived, and the server sends those at once.
+ *
+ * Version 2 adds one case: a refusal that keeps the session (the server was
+ * busy, or a record did not verify) leaves the socket useless
+ * (SC_CLIENT_BROKEN): close it and reconnect as after any lost socket.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -285,10 +294,20 @@ static void on_event(const struct sc_client_event *ev) {
 		C.failed_resumes = 0;
 		C.resent += ev->resent_bytes;
 		break;
-	case SC_EVENT_REFUSED: /* the server's position is outside our window */
+	case SC_EVENT_REFUSED: {
+		/* Version 1: the server's position is outside our window. Version 2:
+		 * see sc_reason_string; BUSY and PROTOCOL_ERROR keep the session. */
+		struct sc_client_stats st;
+		memset(&st, 0, sizeof st);
+		sc_client_get_stats(C.c, &st, sizeof st);
 		++C.refused;
 		fprintf(stderr, "client %" PRIu64 ": session refused (%s)\n", C.index, sc_reason_string(ev->reason));
+		if (st.state == SC_CLIENT_BROKEN && C.fd >= 0) {
+			++C.failed_resumes;
+			lost_socket();
+		}
 		break;
+	}
 	case SC_EVENT_SESSION_RESET:
 		/* Demo: cannot happen, since nothing is broken before the first
 		 * received byte; if it did, the server would see a new session
@@ -310,6 +329,9 @@ static void drain(void) {
 			write_out(m.buffer, (size_t)m.sz);
 		} else if (r == MESSAGE_IN && m.sz > 0) {
 			on_data((const unsigned char *)m.buffer, (size_t)m.sz);
+		} else if (r == MESSAGE_IN && C.bye_sent) {
+			/* Version 2: the server ended the session with a CLOSE, as asked. */
+			C.dead = 1;
 		} else if (r == MESSAGE_IN) {
 			fprintf(stderr, "client %" PRIu64 ": the connection is dead\n", C.index);
 			C.dead = C.failed = 1;
@@ -364,22 +386,24 @@ static void report(const char *tag) {
 	printf("%s index=%" PRIu64 " ok=%d c2s=%" PRIu64 " s2c=%" PRIu64 " size=%" PRIu64 " c2s_hash=%016" PRIx64
 	       " s2c_hash=%016" PRIx64 " connects=%d kills_timed=%" PRIu64 " kills_early=%" PRIu64
 	       " kills_in_handshake=%" PRIu64 " opened=%" PRIu64 " reuses=%" PRIu64 " resets=%" PRIu64
-	       " refused=%" PRIu64 " resent=%" PRIu64 "\n",
+	       " refused=%" PRIu64 " resent=%" PRIu64 " version=%d\n",
 	       tag, C.index, !C.failed && C.bye_sent, C.c2s_pos, C.s2c_pos, C.size, C.c2s_hash, C.s2c_hash,
 	       C.connects, C.kills_timed, C.kills_early, C.kills_in_handshake, C.opened, C.reuses, C.resets,
-	       C.refused, st.bytes_resent);
+	       C.refused, st.bytes_resent, st.version);
 	fflush(stdout);
 }
 
 static void usage(void) {
 	fprintf(stderr, "usage: stable_client --port N [--size BYTES] [--seed N] [--index N] [--window BYTES]\n"
-	                "                     [--kill-interval MS] [--report-ms MS] [--max-seconds S]\n");
+	                "                     [--kill-interval MS] [--report-ms MS] [--max-seconds S]\n"
+	                "                     [--server-key HEX]\n");
 	exit(2);
 }
 
 int main(int argc, char **argv) {
 	uint64_t report_ms = 0, max_seconds = 60, start, next_report;
-	unsigned char hdr[DEMO_HEADER_SIZE];
+	unsigned char hdr[DEMO_HEADER_SIZE], server_key[SC_KEY_SIZE];
+	const char *key_hex = NULL;
 	int i;
 
 	C.fd = -1;
@@ -396,6 +420,7 @@ int main(int argc, char **argv) {
 		else if (!strcmp(a, "--kill-interval")) C.kill_mean = strtoull(v, NULL, 10);
 		else if (!strcmp(a, "--report-ms")) report_ms = strtoull(v, NULL, 10);
 		else if (!strcmp(a, "--max-seconds")) max_seconds = strtoull(v, NULL, 10);
+		else if (!strcmp(a, "--server-key")) key_hex = v;
 		else usage();
 	}
 	if (i != argc || C.port == 0) usage();
@@ -408,10 +433,27 @@ int main(int argc, char **argv) {
 
 	/* cc_open() queues the handshake; the window must be set before any
 	 * data is sent. Data sent now waits for the handshake. */
-	C.c = cc_open();
-	if (!C.c) {
-		fprintf(stderr, "cc_open failed\n");
-		return 2;
+	if (key_hex) {
+		int rc;
+		for (i = 0; i < SC_KEY_SIZE; ++i) {
+			unsigned v;
+			if (strlen(key_hex) != 2 * SC_KEY_SIZE || sscanf(key_hex + 2 * i, "%2x", &v) != 1) {
+				fprintf(stderr, "client: --server-key takes 64 hexadecimal digits\n");
+				return 2;
+			}
+			server_key[i] = (unsigned char)v;
+		}
+		rc = sc_client_open_v2(server_key, &C.c);
+		if (rc != SC_OK) {
+			fprintf(stderr, "client: sc_client_open_v2: %s\n", sc_strerror(rc));
+			return 2;
+		}
+	} else {
+		C.c = cc_open();
+		if (!C.c) {
+			fprintf(stderr, "cc_open failed\n");
+			return 2;
+		}
 	}
 	if (sc_client_set_window(C.c, (size_t)C.window) != SC_OK) {
 		fprintf(stderr, "client: window %" PRIu64 " out of range\n", C.window);

@@ -4,6 +4,7 @@
  *
  *   stable_demo [--clients N] [--size BYTES] [--kill-interval MS]
  *               [--window BYTES] [--seed N] [--max-seconds S]
+ *               [--protocol 1|2|mixed]
  *
  * It starts stable_server on 127.0.0.1 (a free port) and N stable_client
  * processes (both live next to this program). Each client streams --size
@@ -17,6 +18,11 @@
  * It prints a progress line about once a second and a summary at the end. Exit
  * status 0 means every byte was verified in both directions, no session was
  * refused or reset, and everything finished within --max-seconds.
+ *
+ * --protocol chooses the wire protocol: mixed (the default) gives the server
+ * a fresh version 2 key and runs every other client with version 2 and the
+ * rest with version 1, on the same port; 2 runs all clients with version 2
+ * against a server that accepts nothing else; 1 runs version 1 only.
  *
  * The seed is printed first; --seed replays the same data and the same random
  * choices (the timing of real sockets varies from run to run).
@@ -51,6 +57,7 @@ struct proc {
 static struct proc server, *clients;
 static int nclients;
 static uint16_t port;
+static char public_key[80]; /* the server's, in hex, when it has one */
 
 /* The value of key=... in a line of a child's report. */
 static uint64_t kv(const char *line, const char *key) {
@@ -89,7 +96,9 @@ static void spawn(struct proc *p, char **argv) {
 
 static void on_line(struct proc *p, char *line) {
 	if (p == &server && strncmp(line, "listening ", 10) == 0) {
+		const char *k = strstr(line, " public_key=");
 		port = (uint16_t)kv(line, "port");
+		if (k) snprintf(public_key, sizeof public_key, "%.64s", k + 12);
 	} else if (strncmp(line, "stats ", 6) == 0 || strncmp(line, "progress ", 9) == 0) {
 		snprintf(p->progress, sizeof p->progress, "%s", line);
 	} else if (strncmp(line, "final ", 6) == 0 || strncmp(line, "result ", 7) == 0) {
@@ -161,8 +170,9 @@ static int exited_ok(const struct proc *p) {
 
 static void usage(void) {
 	fprintf(stderr, "usage: stable_demo [--clients N] [--size BYTES] [--kill-interval MS] [--window BYTES]\n"
-	                "                   [--seed N] [--max-seconds S]\n"
-	                "defaults: --clients 8 --size 24M --kill-interval 50 --window 1M --max-seconds 120\n");
+	                "                   [--seed N] [--max-seconds S] [--protocol 1|2|mixed]\n"
+	                "defaults: --clients 8 --size 24M --kill-interval 50 --window 1M --max-seconds 120\n"
+	                "          --protocol mixed\n");
 	exit(2);
 }
 
@@ -173,7 +183,8 @@ int main(int argc, char **argv) {
 	uint64_t resent_c = 0, reuses_c = 0, resets = 0, refused_c = 0, passed = 0;
 	char dir[PATH_MAX], server_path[PATH_MAX + 32], client_path[PATH_MAX + 32], *slash;
 	char a_window[32], a_kill[32], a_seed[32], a_max[32], a_port[16], a_size[32], a_index[16];
-	int i, failed = 0, timed_out = 0, seed_given = 0;
+	int i, failed = 0, timed_out = 0, seed_given = 0, protocol = 0; /* 0: mixed */
+	uint64_t by_version[3][4] = {{0}}; /* [version]: clients, passed, reconnects, verified bytes */
 	ssize_t dl;
 
 	nclients = 8;
@@ -185,7 +196,12 @@ int main(int argc, char **argv) {
 		else if (!strcmp(a, "--window")) { if (demo_parse_size(v, &window)) usage(); }
 		else if (!strcmp(a, "--seed")) { seed = strtoull(v, NULL, 0); seed_given = 1; }
 		else if (!strcmp(a, "--max-seconds")) max_seconds = strtoull(v, NULL, 10);
-		else usage();
+		else if (!strcmp(a, "--protocol")) {
+			if (!strcmp(v, "1")) protocol = 1;
+			else if (!strcmp(v, "2")) protocol = 2;
+			else if (!strcmp(v, "mixed")) protocol = 0;
+			else usage();
+		} else usage();
 	}
 	if (i != argc) usage();
 	if (!seed_given) {
@@ -215,8 +231,9 @@ int main(int argc, char **argv) {
 
 	printf("stable_demo: seed %" PRIu64 " (replay with --seed %" PRIu64 ")\n", seed, seed);
 	printf("%d clients, %.2f MiB each way per client, a break every ~%" PRIu64
-	       " ms per client (half by the client, half by the server), window %.2f MiB\n",
-	       nclients, mib(size), kill_ms, mib(window));
+	       " ms per client (half by the client, half by the server), window %.2f MiB, protocol %s\n",
+	       nclients, mib(size), kill_ms, mib(window),
+	       protocol == 1 ? "version 1" : protocol == 2 ? "version 2" : "versions 1 and 2 (every other client)");
 
 	/* Each side breaks sockets every 2 * kill_ms on average: together every kill_ms. */
 	snprintf(a_window, sizeof a_window, "%" PRIu64, window);
@@ -226,7 +243,13 @@ int main(int argc, char **argv) {
 	snprintf(a_seed, sizeof a_seed, "%" PRIu64, demo_mix(seed ^ 0x5e77e7u));
 	{
 		char *av[] = {server_path, "--window", a_window, "--kill-interval", a_kill, "--seed", a_seed,
-		              "--report-ms", "250", "--max-seconds", a_max, NULL};
+		              "--report-ms", "250", "--max-seconds", a_max, NULL, NULL, NULL, NULL};
+		/* Version 2: a key made for this run; with --protocol 2 nothing else. */
+		if (protocol != 1) av[11] = "--ephemeral-key";
+		if (protocol == 2) {
+			av[12] = "--protocols";
+			av[13] = "2";
+		}
 		server.name = "server";
 		spawn(&server, av);
 	}
@@ -241,7 +264,13 @@ int main(int argc, char **argv) {
 		kill_all();
 		return 1;
 	}
-	printf("server listening on 127.0.0.1:%u\n", (unsigned)port);
+	if (protocol != 1 && !public_key[0]) {
+		fprintf(stderr, "stable_demo: the server printed no public key (built without version 2?)\n");
+		kill_all();
+		return 1;
+	}
+	printf("server listening on 127.0.0.1:%u%s%s\n", (unsigned)port, public_key[0] ? ", public key " : "",
+	       public_key);
 
 	clients = calloc((size_t)nclients, sizeof *clients);
 	if (!clients) return 2;
@@ -250,7 +279,11 @@ int main(int argc, char **argv) {
 	for (i = 0; i < nclients; ++i) {
 		char *av[] = {client_path, "--port", a_port, "--size", a_size, "--seed", a_seed, "--index", a_index,
 		              "--window", a_window, "--kill-interval", a_kill, "--report-ms", "250",
-		              "--max-seconds", a_max, NULL};
+		              "--max-seconds", a_max, NULL, NULL, NULL};
+		if (protocol == 2 || (protocol == 0 && i % 2 == 1)) {
+			av[17] = "--server-key";
+			av[18] = public_key;
+		}
 		snprintf(a_index, sizeof a_index, "%d", i);
 		snprintf(a_seed, sizeof a_seed, "%" PRIu64, demo_mix(seed + (uint64_t)i + 1));
 		clients[i].name = "client";
@@ -331,6 +364,13 @@ int main(int argc, char **argv) {
 		const char *r = clients[i].result;
 		int ok = r[0] && kv(r, "ok") == 1 && kv(r, "c2s") == size && kv(r, "s2c") == size &&
 		         exited_ok(&clients[i]);
+		{
+			int v = kv(r, "version") == 2 ? 2 : 1;
+			++by_version[v][0];
+			by_version[v][1] += ok;
+			by_version[v][2] += kv(r, "connects") ? kv(r, "connects") - 1 : 0;
+			by_version[v][3] += ok ? 2 * size : 0;
+		}
 		if (ok) ++passed;
 		else if (!timed_out)
 			printf("client %d FAILED (%s): %s\n", i, exit_text(&clients[i]), r[0] ? r : "no result");
@@ -371,6 +411,11 @@ int main(int argc, char **argv) {
 		       mib(kv(f, "resent")));
 		printf("  sessions refused   %" PRIu64 " (closed for backlog or expiry: %" PRIu64 ")\n", refused,
 		       abnormal);
+		for (i = 1; i <= 2; ++i)
+			if (by_version[i][0])
+				printf("  version %d          %" PRIu64 " of %" PRIu64 " clients verified, %" PRIu64
+				       " reconnects, %.2f MiB verified\n",
+				       i, by_version[i][1], by_version[i][0], by_version[i][2], mib(by_version[i][3]));
 		printf("  elapsed            %.2f s, %.1f MiB/s of verified data (both directions)\n", secs,
 		       secs > 0 ? mib(kv(f, "c2s") + s2c) / secs : 0.0);
 		if (!server_ok && !timed_out) printf("server FAILED (%s): %s\n", exit_text(&server), f[0] ? f : "no totals");
@@ -380,7 +425,10 @@ int main(int argc, char **argv) {
 		printf("FAIL%s (replay with --seed %" PRIu64 ")\n", timed_out ? ": timed out" : "", seed);
 		return 1;
 	}
-	printf("PASS: every byte verified, %" PRIu64 " reconnects, 0 sessions refused\n", reconnects);
+	printf("PASS: every byte verified, %" PRIu64 " reconnects, 0 sessions refused", reconnects);
+	for (i = 1; i <= 2; ++i)
+		if (by_version[i][0]) printf("; version %d: %" PRIu64 " clients, %" PRIu64 " reconnects", i, by_version[i][0], by_version[i][2]);
+	printf("\n");
 	free(clients);
 	return 0;
 }

@@ -9,6 +9,14 @@
  *                 [--handshake-timeout MS] [--reuse-timeout MS]
  *                 [--max-handshakes N] [--max-sessions N] [--max-bytes BYTES]
  *                 [--log-rate LINES] [--trim-seconds S]
+ *                 [--key-file FILE | --ephemeral-key] [--server-id N]
+ *                 [--protocols 1|2|both]
+ *
+ * Protocol version 2 needs the server's static private key: --key-file reads
+ * one written by stableconn-keygen (64 hexadecimal digits), --ephemeral-key
+ * makes a new one at start (the demo's way; clients must then learn the
+ * public key, which the "listening" line prints as public_key=HEX). With a
+ * key the server accepts both versions unless --protocols says otherwise.
  *
  * It listens on 127.0.0.1 (port 0, the default, picks a free port and prints
  * it), serves the test streams of demo_stream.h to every stable_client, and
@@ -72,6 +80,7 @@
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -733,12 +742,14 @@ static void print_totals(const char *tag) {
 	       " closed_backlog=%" PRIu64 " closed_evicted=%" PRIu64 " refused_pool_full=%" PRIu64
 	       " refused_timed_out=%" PRIu64 " refused_handshakes=%" PRIu64 " shed=%" PRIu64 " foreign=%" PRIu64
 	       " open=%" PRIu64 " detached=%" PRIu64 " handshakes=%" PRIu64 " budgeted=%" PRIu64
-	       " log_suppressed=%" PRIu64 " mismatches=%" PRIu64 "\n",
+	       " log_suppressed=%" PRIu64 " mismatches=%" PRIu64 " v2_open=%" PRIu64 " v2_opened=%" PRIu64
+	       " v2_reuses=%" PRIu64 " v2_unconfirmed=%" PRIu64 " v2_protocol_errors=%" PRIu64 "\n",
 	       tag, S.c2s, S.s2c, S.accepted, S.opened, S.reuses, S.detaches, S.refused, st.bytes_resent,
 	       S.kills, S.kills_resend, S.closed[SC_REASON_BY_APPLICATION], S.closed[SC_REASON_EXPIRED],
 	       S.closed[SC_REASON_BACKLOG], st.closed_evicted, st.refused_pool_full, st.refused_timed_out,
 	       st.refused_too_many_handshakes, S.shed, S.foreign, st.sessions_open, st.sessions_detached,
-	       st.handshakes_pending, st.bytes_budgeted, S.log_suppressed_total, S.mismatches);
+	       st.handshakes_pending, st.bytes_budgeted, S.log_suppressed_total, S.mismatches, st.sessions_v2,
+	       st.sessions_opened_v2, st.reuses_v2, st.sessions_unconfirmed, st.protocol_errors);
 	fflush(stdout);
 }
 
@@ -748,11 +759,82 @@ static void usage(int status) {
 	        "                     [--report-ms MS] [--max-seconds S] [--verbose]\n"
 	        "                     [--handshake-timeout MS] [--reuse-timeout MS] [--max-handshakes N]\n"
 	        "                     [--max-sessions N] [--max-bytes BYTES] [--log-rate LINES]\n"
-	        "                     [--trim-seconds S]\n"
+	        "                     [--trim-seconds S] [--key-file FILE | --ephemeral-key]\n"
+	        "                     [--server-id N] [--protocols 1|2|both]\n"
 	        "  defaults: --handshake-timeout 5000 --reuse-timeout 120000 --max-handshakes 4096\n"
 	        "            --max-sessions 20000 --max-bytes 800M --log-rate 20 --trim-seconds 10\n"
 	        "  (0 turns a cap, the reuse timeout or trimming off)\n");
 	exit(status);
+}
+
+/* Reads a private key file as stableconn-keygen writes it: 64 hexadecimal
+ * digits, then white space. Returns 0 on success. */
+static int read_key_file(const char *path, uint8_t key[SC_KEY_SIZE]) {
+	char text[2 * SC_KEY_SIZE + 8];
+	size_t n, k;
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		fprintf(stderr, "server: cannot open %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	n = fread(text, 1, sizeof text, f);
+	fclose(f);
+	for (k = 0; k < SC_KEY_SIZE && n >= 2 * SC_KEY_SIZE; ++k) {
+		unsigned v;
+		char two[3] = {text[2 * k], text[2 * k + 1], 0};
+		if (!isxdigit((unsigned char)two[0]) || !isxdigit((unsigned char)two[1]) || sscanf(two, "%2x", &v) != 1) break;
+		key[k] = (uint8_t)v;
+	}
+	memset(text, 0, sizeof text);
+	if (k != SC_KEY_SIZE) {
+		fprintf(stderr, "server: %s is not a private key file (stableconn-keygen writes them)\n", path);
+		return -1;
+	}
+	return 0;
+}
+
+/* Sets the pool's version 2 key from --key-file or a fresh pair, and prints
+ * the public key into `hex` (empty without version 2). */
+static int setup_v2(const char *key_file, int ephemeral, uint64_t server_id, const char *protocols, char *hex) {
+	uint8_t priv[SC_KEY_SIZE], pub[SC_KEY_SIZE];
+	unsigned versions = SC_PROTOCOL_1;
+	int rc = SC_OK, k;
+	hex[0] = '\0';
+	if (key_file && read_key_file(key_file, priv) != 0) return -1;
+	if (!key_file && ephemeral) rc = sc_keypair_generate(priv, pub);
+	if (rc == SC_OK && (key_file || ephemeral)) {
+		rc = sc_pool_set_static_key(S.cp, priv);
+		if (rc == SC_OK) rc = sc_public_key(priv, pub);
+		versions |= SC_PROTOCOL_2;
+	}
+	memset(priv, 0, sizeof priv);
+	if (rc != SC_OK) {
+		fprintf(stderr, "server: version 2 key: %s\n", sc_strerror(rc));
+		return -1;
+	}
+	if (key_file || ephemeral) {
+		for (k = 0; k < SC_KEY_SIZE; ++k) sprintf(hex + 2 * k, "%02x", pub[k]);
+		if (server_id > 0xffff || sc_pool_set_server_id(S.cp, (uint16_t)server_id) != SC_OK) {
+			fprintf(stderr, "server: --server-id must be 0..65535\n");
+			return -1;
+		}
+	}
+	if (protocols) {
+		if (!strcmp(protocols, "1")) versions = SC_PROTOCOL_1;
+		else if (!strcmp(protocols, "2")) versions = SC_PROTOCOL_2;
+		else if (!strcmp(protocols, "both")) versions = SC_PROTOCOL_1 | SC_PROTOCOL_2;
+		else {
+			fprintf(stderr, "server: --protocols is 1, 2 or both\n");
+			return -1;
+		}
+	}
+	rc = sc_pool_set_versions(S.cp, versions);
+	if (rc != SC_OK) {
+		fprintf(stderr, "server: --protocols %s: %s%s\n", protocols ? protocols : "1", sc_strerror(rc),
+		        rc == SC_ERR_INVALID_STATE ? " (version 2 needs --key-file or --ephemeral-key)" : "");
+		return -1;
+	}
+	return 0;
 }
 
 /* Every descriptor the hard limit allows: each client needs one. */
@@ -768,7 +850,10 @@ static void raise_fd_limit(void) {
 int main(int argc, char **argv) {
 	uint64_t port = 0, seed = 1, report_ms = 0, max_seconds = 0, now, start, next_timeout, next_report;
 	uint64_t handshake_timeout = 5000, reuse_timeout = 120000, max_handshakes = 4096, max_sessions = 20000;
-	uint64_t max_bytes = 800ull * 1024 * 1024, trim_seconds = 10, next_trim, tick;
+	uint64_t max_bytes = 800ull * 1024 * 1024, trim_seconds = 10, next_trim, tick, server_id = 0;
+	const char *key_file = NULL, *protocols = NULL;
+	char public_hex[2 * SC_KEY_SIZE + 1];
+	int ephemeral_key = 0;
 	struct sockaddr_in addr;
 	socklen_t alen = sizeof addr;
 	sigset_t sigs;
@@ -779,6 +864,7 @@ int main(int argc, char **argv) {
 	for (i = 1; i < argc; ++i) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (!strcmp(a, "--verbose")) { S.verbose = 1; continue; }
+		if (!strcmp(a, "--ephemeral-key")) { ephemeral_key = 1; continue; }
 		if (!strcmp(a, "--help")) usage(0);
 		if (!v) usage(2);
 		++i;
@@ -795,6 +881,9 @@ int main(int argc, char **argv) {
 		else if (!strcmp(a, "--max-bytes")) { if (demo_parse_size(v, &max_bytes)) usage(2); }
 		else if (!strcmp(a, "--log-rate")) S.log_rate = strtoull(v, NULL, 10);
 		else if (!strcmp(a, "--trim-seconds")) trim_seconds = strtoull(v, NULL, 10);
+		else if (!strcmp(a, "--key-file")) key_file = v;
+		else if (!strcmp(a, "--server-id")) server_id = strtoull(v, NULL, 0);
+		else if (!strcmp(a, "--protocols")) protocols = v;
 		else usage(2);
 	}
 	if (handshake_timeout == 0) usage(2);
@@ -823,6 +912,7 @@ int main(int argc, char **argv) {
 		return 2;
 	}
 	sc_pool_enable_events(S.cp, 1);
+	if (setup_v2(key_file, ephemeral_key, server_id, protocols, public_hex) != 0) return 2;
 
 	/* A non-blocking listening socket on loopback. Accepted sockets inherit
 	 * its buffer sizes (see demo_sockbuf in demo_stream.h for why they matter). */
@@ -839,7 +929,10 @@ int main(int argc, char **argv) {
 	if (bind(S.listener, (struct sockaddr *)&addr, sizeof addr) < 0) die("bind");
 	if (listen(S.listener, SOMAXCONN) < 0) die("listen");
 	if (getsockname(S.listener, (struct sockaddr *)&addr, &alen) < 0) die("getsockname");
-	printf("listening 127.0.0.1 port=%u\n", (unsigned)ntohs(addr.sin_port));
+	if (public_hex[0])
+		printf("listening 127.0.0.1 port=%u public_key=%s\n", (unsigned)ntohs(addr.sin_port), public_hex);
+	else
+		printf("listening 127.0.0.1 port=%u\n", (unsigned)ntohs(addr.sin_port));
 
 	/* SIGINT and SIGTERM arrive through the epoll loop as well. */
 	sigemptyset(&sigs);

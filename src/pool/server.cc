@@ -897,10 +897,9 @@ void Server::move_session_v2(Session &s, int fd, Socket &sock) {
   });
   for (int other : others) close_socket(other);
   v2::Streams &st = s.v2->streams;
-  // The count in the request acknowledges what the client had.
-  const uint64_t held_before = st.out.held();
+  // The count in the request acknowledges what the client had. (Called from
+  // within the connection's read, whose caller counts what it frees.)
   st.out.ack(std::max(sock.resume_from, st.out.acked()));
-  counters_.bytes_held -= held_before - st.out.held();
   confirm(s);
   sock.pending_id = 0;
   attach(s, fd, sock);
