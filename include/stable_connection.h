@@ -41,6 +41,9 @@ struct connection_message; /* connectionclient.h */
 /* Accepted range of a resend window, in bytes. */
 #define SC_MIN_WINDOW 1u
 #define SC_MAX_WINDOW (1u << 30)
+/* The smallest window of a version 2 session; a pool's smaller window is
+ * raised to it for its version 2 sessions. */
+#define SC_MIN_WINDOW_V2 4096u
 
 /*
  * A monotonic clock in milliseconds. The pool only compares differences of its
@@ -150,7 +153,9 @@ SC_EXPORT int sc_pool_set_clock(struct connection_pool *cp, sc_clock_fn clock, v
  * same sockets. A pool accepts it once it has a static key; a client speaks
  * it when opened with sc_client_open_v2() and the server's public key. A
  * build without version 2 (SC_WITH_V2=OFF) returns SC_ERR_NOT_SUPPORTED from
- * each of these calls.
+ * each of these calls that only version 2 has (after the argument checks:
+ * a NULL argument is SC_ERR_INVALID_ARGUMENT in any build);
+ * SC_HAVE_PROTOCOL_2 in stable_connection_version.h says which build it is.
  * ------------------------------------------------------------------------ */
 
 #define SC_KEY_SIZE 32        /* an X25519 private or public key */
@@ -184,7 +189,8 @@ SC_EXPORT int sc_public_key(const uint8_t private_key[SC_KEY_SIZE], uint8_t publ
 /*
  * The pool's static private key (a copy is kept, wiped when the pool is
  * deleted or the key replaced). From now on the pool accepts version 2 as
- * well as the versions it accepted; sessions already open keep their keys.
+ * well as the versions it accepted, unless sc_pool_set_versions() chose
+ * before; sessions already open keep their keys.
  * Without a key the pool answers version 2 requests "not supported".
  *   SC_OK                    set
  *   SC_ERR_INVALID_ARGUMENT  cp or key is NULL
@@ -205,7 +211,8 @@ SC_EXPORT int sc_pool_set_server_id(struct connection_pool *cp, uint16_t id) SC_
 
 /*
  * Which versions new sockets may speak: SC_PROTOCOL_1, SC_PROTOCOL_2 or both
- * ORed (the default: version 1, and version 2 once a key is set). A request
+ * ORed (the default: version 1, and version 2 once a key is set; after this
+ * call a new key no longer changes the choice). A request
  * of a version not accepted is refused (SC_REASON_NOT_SUPPORTED; version 2
  * with status 0x01, version 1 by closing the socket). Sessions already open
  * are not affected.
@@ -248,13 +255,16 @@ SC_EXPORT int sc_client_close_session(struct connection *c) SC_NOEXCEPT;
  *   SC_ERR_INVALID_ARGUMENT  c is NULL
  *   SC_ERR_NOT_SUPPORTED     c speaks version 1
  *   SC_ERR_INVALID_STATE     the client has no established connection
+ *   SC_ERR_NO_MEMORY         the record could not be made; the client is
+ *                            dead (a final MESSAGE_IN of size 0)
  */
 SC_EXPORT int sc_client_ping(struct connection *c) SC_NOEXCEPT;
 
 /*
  * Replaces the monotonic clock a client measures round trips with; a NULL
  * clock restores the system clock.
- *   SC_OK                    set
+ *   SC_OK                    set (a version 1 client, which has no round
+ *                            trips to measure, ignores it)
  *   SC_ERR_INVALID_ARGUMENT  c is NULL
  */
 SC_EXPORT int sc_client_set_clock(struct connection *c, sc_clock_fn clock, void *user_data) SC_NOEXCEPT;
@@ -263,8 +273,11 @@ SC_EXPORT int sc_client_set_clock(struct connection *c, sc_clock_fn clock, void 
  * Client settings. The window can only change while the client has not yet
  * sent application data on its session: call it right after cc_open(). (Data
  * cc_send() queues while the first handshake is in flight is not sent yet.)
+ * A version 2 client takes SC_MIN_WINDOW_V2..SC_MAX_WINDOW, until its first
+ * cc_poll().
  *   SC_OK                    set
  *   SC_ERR_INVALID_ARGUMENT  c is NULL, or bytes is outside SC_MIN_WINDOW..SC_MAX_WINDOW
+ *                            (SC_MIN_WINDOW_V2..SC_MAX_WINDOW for version 2)
  *   SC_ERR_INVALID_STATE     the client has already sent application data
  */
 SC_EXPORT int sc_client_set_window(struct connection *c, size_t bytes) SC_NOEXCEPT;
@@ -310,11 +323,16 @@ SC_EXPORT const char *sc_reason_string(int reason) SC_NOEXCEPT;
 #define SC_EVENT_SESSION_OPENED 1    /* id, fd */
 #define SC_EVENT_SESSION_RESUMED 2   /* id, old_fd (-1: none), fd, resent_bytes, detached_ms */
 #define SC_EVENT_SESSION_DETACHED 3  /* id, fd: its socket is gone, the session waits */
-#define SC_EVENT_SESSION_CLOSED 4    /* id, reason: BY_APPLICATION, EXPIRED, BACKLOG or
-                                        NO_RESOURCES */
+#define SC_EVENT_SESSION_CLOSED 4    /* id, reason: BY_APPLICATION (also a version 2
+                                        client's CLOSE), EXPIRED, BACKLOG, NO_RESOURCES,
+                                        EVICTED, or TIMED_OUT (a version 2 session never
+                                        confirmed) */
 #define SC_EVENT_HANDSHAKE_REFUSED 5 /* fd, reason: BAD_AUTH, UNKNOWN_SESSION,
                                         WINDOW_EXCEEDED, MALFORMED, TIMED_OUT,
-                                        TOO_MANY_HANDSHAKES or NO_RESOURCES */
+                                        TOO_MANY_HANDSHAKES, NO_RESOURCES, POOL_FULL;
+                                        version 2 also NOT_SUPPORTED, REJECTED and
+                                        PROTOCOL_ERROR (a record that did not verify,
+                                        on a socket not yet attached) */
 
 /*
  * The same values under names that say which side reports them: the pool's
@@ -375,7 +393,8 @@ SC_EXPORT int sc_pool_poll_sized(struct connection_pool *cp, struct pool_message
 
 #define SC_EVENT_CONNECTED 11     /* a new session is established */
 #define SC_EVENT_RESUMED 12       /* the session moved to the new socket; resent_bytes */
-#define SC_EVENT_REFUSED 13       /* reason (WINDOW_EXCEEDED); the connection is dead */
+#define SC_EVENT_REFUSED 13       /* reason: version 1 WINDOW_EXCEEDED, the connection is
+                                     dead; version 2 see SC_EVENT_CLIENT_REFUSED */
 #define SC_EVENT_SESSION_RESET 14 /* a reconnect had to open a new session; lost_bytes */
 #define SC_EVENT_CLIENT_PONG 15   /* version 2: the answer to sc_client_ping(); rtt_ms */
 

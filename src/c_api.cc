@@ -392,6 +392,9 @@ extern "C" SC_EXPORT int sc_pool_set_clock(struct connection_pool *cp, sc_clock_
 
 extern "C" SC_EXPORT int sc_client_set_window(struct connection *c, size_t bytes) noexcept {
   if (!c || !sc::valid_window(bytes)) return SC_ERR_INVALID_ARGUMENT;
+#ifdef SC_WITH_V2
+  if (c->v2 && !sc::v2::window_in_range(bytes)) return SC_ERR_INVALID_ARGUMENT;
+#endif
   return on_client(c, [&](auto &client) { return client.set_window(bytes); }) ? SC_OK : SC_ERR_INVALID_STATE;
 }
 
@@ -401,6 +404,8 @@ extern "C" SC_EXPORT int sc_keypair_generate(uint8_t private_key[SC_KEY_SIZE], u
   if (!private_key || !public_key) return SC_ERR_INVALID_ARGUMENT;
 #ifdef SC_WITH_V2
   static_assert(SC_KEY_SIZE == sc::noise::kDhSize, "SC_KEY_SIZE differs from the core's key size");
+  static_assert(SC_MIN_WINDOW_V2 == sc::v2::kMinWindow && SC_MAX_WINDOW == sc::v2::kMaxWindow,
+                "the version 2 window range differs from the core's");
   uint8_t priv[SC_KEY_SIZE], pub[SC_KEY_SIZE];
   bool ok = false;
   SC_TRY {
@@ -702,7 +707,7 @@ extern "C" SC_EXPORT int sc_pool_get_stats(struct connection_pool *cp, struct sc
   full.sessions_opened_v2 = k.sessions_opened_v2;
   full.reuses_v2 = k.reuses_v2;
   full.refused_not_supported = k.refused[SC_REASON_NOT_SUPPORTED];
-  full.refused_busy = k.refused[SC_REASON_BUSY];
+  full.refused_busy = k.v2_busy;
   full.refused_rejected = k.refused[SC_REASON_REJECTED];
   full.protocol_errors = k.refused[SC_REASON_PROTOCOL_ERROR];
   full.closed_unconfirmed = k.closed[SC_REASON_TIMED_OUT];

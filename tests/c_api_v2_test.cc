@@ -222,6 +222,8 @@ TEST(CApiV2Client, VersionOneClientsHaveNoCloseOrPing) {
 TEST(CApiV2Client, PingBeforeTheSessionIsAnInvalidState) {
   const Keys k = make_keys();
   connection *c = open_v2(k.pub);
+  EXPECT_EQ(sc_client_set_window(c, SC_MIN_WINDOW_V2 - 1), SC_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(sc_client_set_window(c, SC_MIN_WINDOW_V2), SC_OK);
   EXPECT_EQ(sc_client_ping(c), SC_ERR_INVALID_STATE);
   EXPECT_EQ(client_stats(c).state, SC_CLIENT_OPENING);
   EXPECT_EQ(client_stats(c).version, SC_PROTOCOL_2);

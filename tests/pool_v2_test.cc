@@ -18,12 +18,18 @@
 #include "crypto/primitives.h"
 #include "json.h"
 #include "pool/server.h"
+#include "v2_net.h"
 #include "v2/wire.h"
 
 namespace {
 
-using Bytes = std::vector<uint8_t>;
 using testjson::hex_bytes;
+using v2net::Bytes;
+using v2net::drain;
+using v2net::fixed;
+using v2net::Guard;
+using v2net::Net;
+using v2net::Seen;
 namespace v2 = sc::v2;
 
 const testjson::Value &exchanges() {
@@ -56,39 +62,7 @@ struct Injected {
   }
 };
 
-struct Guard {
-  ~Guard() {
-    sc::set_random_source(sc::RandomSide::kServer, nullptr, nullptr);
-    sc::set_random_source(sc::RandomSide::kClient, nullptr, nullptr);
-  }
-};
-
 enum class Split { kWhole, kBytes, kRandom };
-
-// What the pool put out, by fd, and what it delivered, by session.
-struct Seen {
-  std::map<int, Bytes> out;
-  std::map<int, bool> closed;
-  std::map<int, Bytes> in;
-  std::vector<sc::PoolEvent> events;
-};
-
-void drain(sc::Server &pool, Seen &seen) {
-  for (;;) {
-    const sc::Server::Message m = pool.poll(true);
-    if (m.kind == sc::Server::Kind::kEmpty) return;
-    if (m.kind == sc::Server::Kind::kOut) {
-      if (m.close)
-        seen.closed[m.id] = true;
-      else
-        seen.out[m.id].insert(seen.out[m.id].end(), m.data, m.data + m.size);
-    } else if (m.kind == sc::Server::Kind::kIn) {
-      seen.in[m.id].insert(seen.in[m.id].end(), m.data, m.data + m.size);
-    } else if (m.kind == sc::Server::Kind::kEvent) {
-      seen.events.push_back(m.event);
-    }
-  }
-}
 
 TEST(PoolV2, ReplaysTheRecordedExchangesServerSide) {
   Guard guard;
@@ -202,85 +176,6 @@ TEST(PoolV2, ReplaysTheRecordedExchangesServerSide) {
 }
 
 // ---------------------------------------------------------------- the pool and the client
-
-uint64_t fixed(void *state) {
-  auto *s = static_cast<uint64_t *>(state);
-  *s += 0x9e3779b97f4a7c15ull;
-  uint64_t z = *s;
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
-
-struct Net {
-  sc::Server pool;
-  std::unique_ptr<sc::ClientV2> client;
-  Seen seen;
-  Bytes client_got;
-  bool client_ended = false;
-  int fd = 100;
-  Bytes to_pool, to_client;  // in flight
-  uint8_t key[32], pub[32];
-  std::mt19937 rng{3};
-
-  explicit Net(size_t window = 65536) {
-    for (int i = 0; i < 32; ++i) key[i] = static_cast<uint8_t>(i * 5 + 9);
-    EXPECT_TRUE(sc::crypto::x25519_public(key, pub));
-    EXPECT_TRUE(pool.set_static_key(key));
-    pool.enable_events(true);
-    client = std::make_unique<sc::ClientV2>(pub, window);
-  }
-  void pump_client() {
-    for (;;) {
-      const sc::ClientV2::Message m = client->poll(false);
-      if (m.kind == sc::ClientV2::Message::Kind::kEmpty) break;
-      if (m.kind == sc::ClientV2::Message::Kind::kOut) to_pool.insert(to_pool.end(), m.data, m.data + m.size);
-      if (m.kind == sc::ClientV2::Message::Kind::kIn) {
-        if (m.size == 0) client_ended = true;
-        client_got.insert(client_got.end(), m.data, m.data + m.size);
-      }
-    }
-  }
-  void pump_pool() {
-    drain(pool, seen);
-    Bytes &o = seen.out[fd];
-    to_client.insert(to_client.end(), o.begin(), o.end());
-    o.clear();
-  }
-  // Moves what is in flight, in random pieces.
-  void step() {
-    pump_client();
-    while (!to_pool.empty()) {
-      const size_t n = std::min<size_t>(to_pool.size(), 1 + rng() % 5000);
-      pool.receive(fd, to_pool.data(), n);
-      to_pool.erase(to_pool.begin(), to_pool.begin() + static_cast<long>(n));
-      pump_pool();
-    }
-    pump_pool();
-    while (!to_client.empty()) {
-      const size_t n = std::min<size_t>(to_client.size(), 1 + rng() % 5000);
-      client->receive(to_client.data(), n);
-      to_client.erase(to_client.begin(), to_client.begin() + static_cast<long>(n));
-      pump_client();
-    }
-  }
-  // The connection breaks with whatever is in flight lost; a new one resumes.
-  void reconnect() {
-    pump_client();
-    pump_pool();
-    to_pool.clear();
-    to_client.clear();
-    pool.socket_closed(fd);
-    pump_pool();
-    ++fd;
-    client->handshake();
-  }
-  int session() const {
-    for (const auto &e : seen.events)
-      if (e.type == sc::PoolEventType::kSessionOpened) return e.id;
-    return 0;
-  }
-};
 
 TEST(PoolV2, StreamsBothWaysAcrossBrokenConnectionsLosingNothing) {
   Guard guard;
@@ -407,6 +302,129 @@ TEST(PoolV2, UnconfirmedSessionsExpireAfterTheHandshakeTimeout) {
   net.pump_pool();
   EXPECT_EQ(net.pool.session_count(), 0u);
   EXPECT_TRUE(net.seen.closed[net.fd]);
+}
+
+// ---------------------------------------------------------------- resumes and acknowledgements
+
+namespace resume {
+
+Bytes pattern(size_t n, uint64_t seed) {
+  Bytes b(n);
+  uint64_t x = seed * 0x9e3779b97f4a7c15ull + 1;
+  for (size_t k = 0; k < n; ++k) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    b[k] = static_cast<uint8_t>(x >> 32);
+  }
+  return b;
+}
+
+// Moves `up` and `down` through a session with a 4 KiB window both ways,
+// breaking the connection (what is in flight lost both ways) every
+// `break_every` steps, and checks the window and the pool's count of what
+// it holds after every step.
+void transfer(size_t amount, int break_every) {
+  SCOPED_TRACE("amount " + std::to_string(amount));
+  Guard guard;
+  uint64_t s1 = 21, s2 = 22;
+  sc::set_random_source(sc::RandomSide::kServer, fixed, &s1);
+  sc::set_random_source(sc::RandomSide::kClient, fixed, &s2);
+  constexpr size_t kWindow = 4096;
+  Net net(kWindow);
+  net.pool.set_window(kWindow);
+  net.step();
+  const int id = net.session();
+  ASSERT_NE(id, 0);
+  const Bytes up = pattern(amount, 1), down = pattern(amount, 2);
+  // Everything is handed over at once: what does not fit the window waits
+  // as backlog, and nothing may be refused for it.
+  if (amount > 0) {
+    net.client->send(up.data(), up.size());
+    net.pool.send(id, down.data(), down.size());
+  }
+  int steps = 0, breaks = 0;
+  while (net.seen.in[id].size() < amount || net.client_got.size() < amount) {
+    ASSERT_LT(steps, 100000) << "no progress: " << net.seen.in[id].size() << " and " << net.client_got.size();
+    if (++steps % break_every == 0) {
+      net.reconnect();
+      ++breaks;
+    }
+    net.step();
+    EXPECT_LE(net.client->in_flight(), kWindow);
+    sc::Server::SessionInfo info;
+    ASSERT_TRUE(net.pool.session_info(id, &info));
+    EXPECT_LE(info.sent - info.acked, kWindow);
+    EXPECT_EQ(net.pool.counters().bytes_held, info.held);
+  }
+  for (int k = 0; k < 3; ++k) net.step();
+  EXPECT_TRUE(net.seen.in[id] == up);
+  EXPECT_TRUE(net.client_got == down);
+  // Delivered and acknowledged: nothing is held on either side.
+  EXPECT_EQ(net.pool.session_held(id), 0u);
+  EXPECT_EQ(net.client->held(), 0u);
+  EXPECT_EQ(net.client->backlog(), 0u);
+  for (const auto &e : net.seen.events) {
+    EXPECT_NE(e.type, sc::PoolEventType::kSessionClosed);
+    EXPECT_NE(e.reason, sc::Reason::kWindowExceeded);
+  }
+  if (amount > 4 * kWindow) EXPECT_GT(breaks, 0);
+}
+
+}  // namespace resume
+
+TEST(PoolV2Resume, AnyAmountEachWayWithBytesLostInFlight) {
+  for (size_t amount : {size_t{0}, size_t{1}, size_t{4095}, size_t{4096}, size_t{1} << 20}) resume::transfer(amount, 7);
+}
+
+TEST(PoolV2Resume, SixtyFourMebibytesThroughAFourKibibyteWindow) { resume::transfer(size_t{64} << 20, 997); }
+
+TEST(PoolV2Resume, TwiceInARowWhileAttachedAndWithDataSentWhileDetached) {
+  Guard guard;
+  uint64_t s1 = 31, s2 = 32;
+  sc::set_random_source(sc::RandomSide::kServer, fixed, &s1);
+  sc::set_random_source(sc::RandomSide::kClient, fixed, &s2);
+  Net net;
+  net.step();
+  const int id = net.session();
+  Bytes up, down;
+  auto both = [&](const std::string &tag) {
+    const Bytes u = resume::pattern(3000, up.size() + 7), d = resume::pattern(5000, down.size() + 9);
+    up.insert(up.end(), u.begin(), u.end());
+    down.insert(down.end(), d.begin(), d.end());
+    net.client->send(u.data(), u.size());
+    net.pool.send(id, d.data(), d.size());
+    (void)tag;
+  };
+  // Data sent while detached, on both sides.
+  net.pool.socket_closed(net.fd);
+  net.pump_pool();
+  both("detached");
+  // Twice in a row: the first resume request is lost with its connection.
+  net.reconnect();
+  net.pump_client();
+  net.reconnect();
+  for (int k = 0; k < 3; ++k) net.step();
+  EXPECT_EQ(net.seen.in[id], up);
+  EXPECT_EQ(net.client_got, down);
+  // A resume while the old socket is still attached: the pool has not seen
+  // it break. The session moves and the old socket is closed.
+  both("attached");
+  const int old_fd = net.fd;
+  net.pump_client();
+  net.pump_pool();
+  net.to_pool.clear();
+  net.to_client.clear();
+  ++net.fd;
+  net.client->handshake();
+  for (int k = 0; k < 3; ++k) net.step();
+  EXPECT_TRUE(net.seen.closed[old_fd]);
+  EXPECT_EQ(net.pool.session_fd(id), net.fd);
+  EXPECT_EQ(net.seen.in[id], up);
+  EXPECT_EQ(net.client_got, down);
+  int resumed = 0;
+  for (const auto &e : net.seen.events) resumed += e.type == sc::PoolEventType::kSessionResumed;
+  EXPECT_EQ(resumed, 2);
 }
 
 }  // namespace

@@ -286,6 +286,26 @@ TEST(V2Link, PingIsAnsweredWithItsToken) {
   EXPECT_EQ(p.c.seen.pongs[0], 0x1122334455667788ull);
 }
 
+// Every PING is answered, however many arrive in one read: their PONGs
+// take as many records as they need, in order.
+TEST(V2Link, EveryPingInOneReadIsAnswered) {
+  Pair p;
+  p.connect();
+  constexpr uint64_t kPings = 10000;  // more PONGs than one record holds
+  for (uint64_t k = 1; k <= kPings; ++k) {
+    p.c.link->ping(k);
+    p.write(p.c, false);
+  }
+  bool got = false;
+  ASSERT_EQ(p.s.link->read(p.s.s, p.c.wire.data(), p.c.wire.size(), p.s.seen, &got), v2::Link::Read::kOk);
+  p.c.wire.clear();
+  p.write(p.s, false);
+  EXPECT_GT(p.s.wire.size(), v2::kMaxRecordSize);
+  ASSERT_EQ(p.c.link->read(p.c.s, p.s.wire.data(), p.s.wire.size(), p.c.seen, &got), v2::Link::Read::kOk);
+  ASSERT_EQ(p.c.seen.pongs.size(), kPings);
+  for (uint64_t k = 0; k < kPings; ++k) ASSERT_EQ(p.c.seen.pongs[k], k + 1);
+}
+
 TEST(V2Link, CloseComesAfterTheDataAndDropsTheBacklog) {
   Pair p;
   p.connect();

@@ -13,6 +13,7 @@
 #include "connectionclient.h"
 #include "connectionserver.h"
 #include "json.h"
+#include "stable_connection.h"
 #include "stable_connection_testing.h"
 
 namespace {
@@ -49,7 +50,15 @@ struct Observed {
 
 class Replayer {
  public:
-  Replayer(Split split, unsigned seed) : split_(split), rng_(seed) {}
+  // `keyed`: the pool also has a version 2 key, which must change nothing
+  // for version 1 peers (setting it draws nothing from the random source).
+  Replayer(Split split, unsigned seed, bool keyed = false) : split_(split), rng_(seed) {
+    if (keyed) {
+      uint8_t key[SC_KEY_SIZE];
+      for (int k = 0; k < SC_KEY_SIZE; ++k) key[k] = static_cast<uint8_t>(0x40 + k);
+      EXPECT_EQ(sc_pool_set_static_key(pool_, key), SC_OK);
+    }
+  }
   ~Replayer() {
     cc_close(client_);
     cp_delete(pool_);
@@ -183,13 +192,13 @@ std::vector<uint64_t> values(const testjson::Value &list) {
   return out;
 }
 
-void replay(const testjson::Value &session, Split split, unsigned seed) {
+void replay(const testjson::Value &session, Split split, unsigned seed, bool keyed = false) {
   RecordedRandom client_random{values(session["client_random"])};
   RecordedRandom server_random{values(session["server_random"])};
   sc_testing_set_random(SC_RANDOM_CLIENT, &RecordedRandom::draw, &client_random);
   sc_testing_set_random(SC_RANDOM_SERVER, &RecordedRandom::draw, &server_random);
   {
-    Replayer replayer(split, seed);
+    Replayer replayer(split, seed, keyed);
     const auto &steps = session["steps"];
     for (size_t k = 0; k < steps.size(); ++k) {
       const auto &step = steps[k];
@@ -224,6 +233,17 @@ class LegacySession : public ::testing::TestWithParam<size_t> {};
 TEST_P(LegacySession, ReplaysWhole) { replay(sessions()["sessions"][GetParam()], Split::kWhole, 0); }
 
 TEST_P(LegacySession, ReplaysOneBytePerRead) { replay(sessions()["sessions"][GetParam()], Split::kSingleBytes, 0); }
+
+#ifdef SC_WITH_V2
+// The recorded version 1 sessions against a pool that accepts version 2 too.
+TEST_P(LegacySession, ReplaysWholeOnAPoolWithAVersion2Key) {
+  replay(sessions()["sessions"][GetParam()], Split::kWhole, 0, true);
+}
+
+TEST_P(LegacySession, ReplaysOneBytePerReadOnAPoolWithAVersion2Key) {
+  replay(sessions()["sessions"][GetParam()], Split::kSingleBytes, 0, true);
+}
+#endif
 
 TEST_P(LegacySession, ReplaysRandomSplits) {
   for (unsigned seed = 1; seed <= 20; ++seed) {

@@ -63,6 +63,7 @@ struct PoolCounters {
   // Version 2 (also counted in the totals above).
   uint64_t sessions_opened_v2 = 0;
   uint64_t reuses_v2 = 0;
+  uint64_t v2_busy = 0;  // requests answered status 0x02, whatever the reason
 };
 
 enum class ClientEventType : int {

@@ -58,7 +58,8 @@ bool Server::set_static_key(const uint8_t *key) {
   if (!crypto::x25519_public(key, pub)) return false;  // the library cannot use it
   std::memcpy(static_key_, key, sizeof static_key_);
   has_key_ = true;
-  accept_v2_ = true;
+  // Version 2 from now on, unless the application chose the versions.
+  if (!versions_chosen_) accept_v2_ = true;
   return true;
 #else
   (void)key;
@@ -75,6 +76,7 @@ bool Server::set_versions(bool v1, bool v2) {
 #endif
   accept_v1_ = v1;
   accept_v2_ = v2;
+  versions_chosen_ = true;
   return true;
 }
 
@@ -193,11 +195,13 @@ void Server::close_after_output(int fd) {
 }
 
 void Server::refuse_after_answer(int fd, Reason why) {
+  const Socket *sock = sockets_.find(fd);
+  const int version = sock ? sock->version : 0;  // 2, or the unknown version asked for
   close_after_output(fd);
   ++counters_.refused[static_cast<int>(why)];
   PoolEvent e;
   e.type = PoolEventType::kHandshakeRefused;
-  e.version = 2;  // only version 2 answers a refusal
+  e.version = version;
   e.fd = fd;
   e.reason = why;
   emit(e);
@@ -288,7 +292,7 @@ bool Server::make_room_for_session() {
 
 Socket *Server::admit_socket(int fd) {
   Socket &sock = sockets_.open(fd, clock_.now());
-  if (max_handshakes_ > 0 && sockets_.handshakes() > max_handshakes_) {
+  if (over_handshake_cap()) {
     // Version 2 answers "busy" once the whole request is in, so a pool that
     // speaks it waits for the first bytes before refusing.
     if (!accepts_v2()) {
@@ -375,11 +379,15 @@ void Server::feed_handshake(int fd, Socket &sock, const uint8_t *data, size_t n)
 #ifdef SC_WITH_V2
     const v2::FirstBytes kind = v2::classify(sock.first.data());
     if (kind == v2::FirstBytes::kV2 || kind == v2::FirstBytes::kOtherVersion) {
-      if (kind == v2::FirstBytes::kOtherVersion || !accepts_v2()) {
+      if (kind == v2::FirstBytes::kOtherVersion) {
+        // A version this library does not know is answered at once.
+        sock.version = sock.first.data()[v2::kVersionOffset];
         out_buffer(fd).push_back(static_cast<uint8_t>(v2::Status::kNotSupported));
         refuse_after_answer(fd, Reason::kNotSupported);
         return;
       }
+      // Without version 2 accepted, the handshake answers "not supported"
+      // once the request is complete.
       sock.version = 2;
       sock.hs2.reset(new v2::ServerHandshake);
       uint8_t first[v1::kKindSize];
@@ -523,6 +531,9 @@ void Server::attach(Session &s, int fd, Socket &sock) {
 
 void Server::detach(Session &s, int fd) {
   s.fd = -1;
+#ifdef SC_WITH_V2
+  if (s.v2 && !s.v2->confirmed) ++unconfirmed_detached_;
+#endif
   sessions_.on_detached(s);
   s.detached_at_ms = clock_.now();
   s.skip = 0;
@@ -533,7 +544,9 @@ void Server::detach(Session &s, int fd) {
   e.id = s.id;
   e.fd = fd;
   emit(e);
-  check_backlog(s);
+  // Version 2 checks the backlog only when more is sent while detached: a
+  // session that loses its socket with a long backlog may still resume.
+  if (!s.v2) check_backlog(s);
 }
 
 // A detached session whose client misses bytes that are no longer held can
@@ -558,7 +571,10 @@ void Server::free_session(int id, Reason why) {
 #ifdef SC_WITH_V2
   if (s->v2) {
     counters_.bytes_held -= s->v2->streams.out.held();
-    if (!s->v2->confirmed) --unconfirmed_;
+    if (!s->v2->confirmed) {
+      --unconfirmed_;
+      if (!s->attached()) --unconfirmed_detached_;
+    }
     v2_ids_.erase(s->v2->sid);
     // Answered resumes of it that wait for their first record end too.
     std::vector<int> pending;
@@ -664,10 +680,7 @@ void Server::timeout() {
     Socket *sock = sockets_.find(fd);
     const int unconfirmed = sock && sock->pending_new ? sock->session_id : 0;
     refuse(fd, Reason::kTimedOut);
-    if (unconfirmed) {
-      if (Session *s = sessions_.find(unconfirmed)) s->fd = -1;
-      free_session(unconfirmed, Reason::kTimedOut);
-    }
+    if (unconfirmed) free_session(unconfirmed, Reason::kTimedOut);
 #else
     refuse(fd, Reason::kTimedOut);
 #endif
@@ -706,8 +719,9 @@ class Server::HandshakeHostV2 final : public v2::ServerHandshakeHost {
   const uint8_t *static_key() override { return server_.static_key_; }
   uint16_t server_id() override { return server_.server_id_; }
   uint32_t window() override { return server_.v2_window(); }
+  bool accepting() override { return server_.accepts_v2(); }
   bool busy() override {
-    return sock_.over_cap || (server_.max_handshakes_ > 0 && server_.sockets_.handshakes() > server_.max_handshakes_);
+    return sock_.over_cap || server_.over_handshake_cap();
   }
   Reason admit_new_session() override {
     if (server_.max_sessions_ == 0 && server_.max_bytes_ == 0) return Reason::kNone;
@@ -737,6 +751,7 @@ void Server::feed_v2_handshake(int fd, Socket &sock, const uint8_t *data, size_t
       return;
     case HandshakeStep::Kind::kRefused:
       // A status byte, when the contract gives one, is queued: it goes first.
+      if (sock.queued_out > 0 && sock.hs2->refused_with() == v2::Status::kBusy) ++counters_.v2_busy;
       if (sock.queued_out > 0)
         refuse_after_answer(fd, step.reason);
       else
@@ -879,6 +894,7 @@ void Server::confirm(Session &s) {
   if (s.v2->confirmed) return;
   s.v2->confirmed = true;
   --unconfirmed_;
+  if (!s.attached()) --unconfirmed_detached_;
 }
 
 void Server::move_session_v2(Session &s, int fd, Socket &sock) {

@@ -91,6 +91,7 @@ class Server {
   // Protocol version 2 (a build with SC_WITH_V2). The pool's static private
   // key (32 bytes) lets it accept version 2; false without version 2 in the
   // build. Without a key version 2 clients are answered "not supported".
+  // The first key turns version 2 on unless set_versions() chose already.
   bool set_static_key(const uint8_t *key);
   // The first two bytes of every version 2 session id this pool makes.
   void set_server_id(uint16_t id) { server_id_ = id; }
@@ -159,6 +160,12 @@ class Server {
   // Ends detached sessions, the longest detached first, until the pool is
   // within its byte budget with `extra` more bytes.
   void evict_for_bytes(uint64_t extra);
+  // The cap on handshakes in progress counts sockets in any handshake stage
+  // (answered resumes and new sessions waiting for their first record
+  // included) and unconfirmed sessions that lost their socket.
+  bool over_handshake_cap() const {
+    return max_handshakes_ > 0 && sockets_.handshakes() + unconfirmed_detached_ > max_handshakes_;
+  }
   bool over_session_cap() const { return max_sessions_ > 0 && sessions_.size() >= max_sessions_; }
   bool over_bytes(uint64_t extra) const { return max_bytes_ > 0 && footprint() + extra > max_bytes_; }
   void feed_handshake(int fd, Socket &sock, const uint8_t *data, size_t n);
@@ -198,9 +205,11 @@ class Server {
   PoolCounters counters_;
 
   uint16_t server_id_ = 0;
-  size_t unconfirmed_ = 0;
+  size_t unconfirmed_ = 0;           // version 2 sessions not yet confirmed
+  size_t unconfirmed_detached_ = 0;  // ... of them without a socket
   bool accept_v1_ = true;
   bool accept_v2_ = false;
+  bool versions_chosen_ = false;  // set_versions() was called
 #ifdef SC_WITH_V2
   struct SessionIdHash {
     size_t operator()(const v2::SessionId &id) const {

@@ -22,16 +22,18 @@ void Link::start_output(Streams &s, uint64_t resend_from, bool ack_first_out) {
 bool Link::write(Streams &s, std::vector<uint8_t> &out, bool force_ack) {
   if (close_sent_) return true;
   bool need_ack = ack_first_out_ || (s.in.unacknowledged() > 0 && (force_ack || s.in.ack_due(s.peer_window)));
-  while (need_ack || npongs_ > 0 || ping_pending_ || s.out.sendable() > 0 || close_pending_) {
+  size_t next_pong = 0;
+  while (need_ack || next_pong < pongs_.size() || ping_pending_ || s.out.sendable() > 0 || close_pending_) {
     writer_.begin(out);
     if (need_ack) {
       write_ack(writer_.extend(out, kAckSize), s.in.received);
       s.in.acked = s.in.received;
       need_ack = ack_first_out_ = false;
     }
-    for (size_t k = 0; k < npongs_; ++k) write_pong(writer_.extend(out, kPongSize), pongs_[k]);
-    npongs_ = 0;
-    if (ping_pending_) {
+    for (; next_pong < pongs_.size() && writer_.room(out) >= kPongSize; ++next_pong)
+      write_pong(writer_.extend(out, kPongSize), pongs_[next_pong]);
+    if (next_pong == pongs_.size()) pongs_.clear();
+    if (ping_pending_ && writer_.room(out) >= kPingSize) {
       write_ping(writer_.extend(out, kPingSize), ping_token_);
       ping_pending_ = false;
     }
@@ -101,11 +103,7 @@ void Link::apply(Streams &s, const uint8_t *plain, size_t n, LinkEvents &events,
         s.out.ack(f.value);  // checked above
         break;
       case FrameType::kPing:
-        if (npongs_ == kMaxPongs) {
-          std::copy(pongs_ + 1, pongs_ + kMaxPongs, pongs_);
-          --npongs_;
-        }
-        pongs_[npongs_++] = f.value;
+        pongs_.push_back(f.value);
         break;
       case FrameType::kPong:
         events.pong(f.value);

@@ -104,11 +104,10 @@ class Link {
   bool first_in_ = true;
   uint64_t ping_token_ = 0;
   uint16_t close_reason_ = 0, closed_reason_ = 0;
-  // PONGs owed, answered in the next record; a peer that pings faster than
-  // it reads is answered for its latest ones only.
-  static constexpr size_t kMaxPongs = 8;
-  uint64_t pongs_[kMaxPongs] = {};
-  size_t npongs_ = 0;
+  // PONGs owed, each PING answered by the next write (as many records as
+  // they take); the storage is kept for the next ones. What a peer can make
+  // this hold is bounded by what one read hands in.
+  std::vector<uint64_t> pongs_;
 };
 
 }  // namespace v2

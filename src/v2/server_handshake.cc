@@ -19,6 +19,7 @@ ServerHandshake::~ServerHandshake() {
 }
 
 HandshakeStep ServerHandshake::refuse(ServerHandshakeHost &host, Status status, Reason why) {
+  refused_with_ = status;
   host.answer_buffer().push_back(static_cast<uint8_t>(status));
   return HandshakeStep::refused(why);
 }
@@ -52,6 +53,9 @@ HandshakeStep ServerHandshake::feed(ServerHandshakeHost &host, const uint8_t *da
   have_ += n;
   if (have_ < size) return HandshakeStep::more();
   answered_ = true;
+  // Answered once the whole request is in, so that the client reads the
+  // status before the close (unread input would turn the close into a reset).
+  if (!host.accepting()) return refuse(host, Status::kNotSupported, Reason::kNotSupported);
   return kind == static_cast<uint8_t>(Kind::kNew) ? answer_new(host) : answer_resume(host);
 }
 

@@ -35,6 +35,9 @@ class ServerHandshakeHost {
   virtual const uint8_t *static_key() = 0;
   virtual uint16_t server_id() = 0;
   virtual uint32_t window() = 0;
+  // False if the pool does not accept version 2 (no key, or refused by its
+  // settings): a complete request is then answered "not supported".
+  virtual bool accepting() { return true; }
   // True if the handshake cap leaves no room for this complete request.
   virtual bool busy() = 0;
   // kNone if a new session can be made room for.
@@ -70,6 +73,8 @@ class ServerHandshake {
   uint64_t told_received() const { return told_received_; }
   // After either: the transport keys, into a link's two cipher states.
   bool split(Link &link);
+  // The status byte of the last refusal that had one (kAccepted if none).
+  Status refused_with() const { return refused_with_; }
 
  private:
   HandshakeStep answer_new(ServerHandshakeHost &host);
@@ -87,6 +92,7 @@ class ServerHandshake {
   uint32_t client_window_ = 0;
   int resumed_id_ = 0;
   uint64_t client_received_ = 0, told_received_ = 0;
+  Status refused_with_ = Status::kAccepted;
 };
 
 }  // namespace v2
