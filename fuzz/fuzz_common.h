@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "stable_connection.h"
 #include "stable_connection_testing.h"
 
 namespace fuzz {
@@ -30,6 +31,17 @@ struct FixedRandom {
     sc_testing_set_random(SC_RANDOM_CLIENT, nullptr, nullptr);
   }
 };
+
+// The pool's version 2 key in every target and seed, so that recorded
+// version 2 exchanges replay (with FixedRandom's draws) and their records
+// verify.
+inline const uint8_t *server_private_key() {
+  static uint8_t key[SC_KEY_SIZE];
+  for (int k = 0; k < SC_KEY_SIZE; ++k) key[k] = static_cast<uint8_t>(0x11 * (k + 1));
+  return key;
+}
+// False in a build without version 2.
+inline bool server_public_key(uint8_t out[SC_KEY_SIZE]) { return sc_public_key(server_private_key(), out) == SC_OK; }
 
 struct Clock {
   uint64_t now = 1000;

@@ -23,6 +23,9 @@ struct Recorder {
   std::string server_input{char(1)};  // setup: events on
   std::string client_input{char(2)};  // setup: events on
 
+  Recorder() = default;
+  Recorder(char server_setup, char client_setup) : server_input{server_setup}, client_input{client_setup} {}
+
   void to_server(int fd, const std::string &bytes) {
     for (size_t at = 0; at < bytes.size(); at += 16) {
       const size_t n = std::min<size_t>(16, bytes.size() - at);
@@ -39,8 +42,14 @@ struct Recorder {
     }
   }
   void client_handshake() { client_input.push_back(1); }
+  // The server fuzzer's "time passes" record with bit 0: session 1 is sent
+  // "ping" (no time passes).
+  void server_sends_ping() { server_input.push_back(0x41); }
+  void client_ping() { client_input.push_back(3 | 8); }
+  void client_close_session() { client_input.push_back(3 | 16); }
   void client_send(size_t n) {
-    for (; n > 0; n -= std::min<size_t>(n, 64)) client_input.push_back(static_cast<char>(((std::min<size_t>(n, 64) - 1) << 2) | 2));
+    for (; n > 0; n -= std::min<size_t>(n, 64))
+      client_input.push_back(static_cast<char>(((std::min<size_t>(n, 64) - 1) << 2) | 2));
   }
 };
 
@@ -114,6 +123,89 @@ void play(const testjson::Value &session, Recorder &rec) {
   cp_delete(cp);
 }
 
+// Version 2 exchanges between a real client and a real pool with the fuzz
+// targets' key and draws. Each scenario is a list of steps:
+//   o  open the session on fd 3      s    the client sends 200 bytes
+//   S  the server sends "ping" to session 1 (the server fuzzer's own send)
+//   x  exchange until quiet          b    the socket breaks, in-flight bytes
+//   p  the client pings                   lost; the client reconnects (next fd)
+//   c  the client closes the session
+// False without version 2 in the build.
+bool play_v2(const std::string &steps, Recorder &rec) {
+  fuzz::FixedRandom random;
+  uint8_t pub[SC_KEY_SIZE];
+  if (!fuzz::server_public_key(pub)) return false;
+  connection_pool *cp = cp_new();
+  connection *c = nullptr;
+  if (sc_pool_set_static_key(cp, fuzz::server_private_key()) != SC_OK || sc_client_open_v2(pub, &c) != SC_OK) {
+    cp_delete(cp);
+    return false;
+  }
+  int fd = 3;
+  const std::string payload(200, 'v'), ping("ping");
+  auto exchange = [&] {
+    for (int round = 0; round < 20; ++round) {
+      std::string up, down;
+      connection_message m;
+      for (int t; (t = cc_poll(c, &m)) != MESSAGE_EMPTY;)
+        if (t == MESSAGE_OUT) up.append(m.buffer, m.sz);
+      if (!up.empty()) {
+        cp_recv(cp, fd, up.data(), up.size());
+        rec.to_server(fd, up);
+      }
+      pool_message pm;
+      for (int t; (t = cp_poll(cp, &pm)) != POOL_EMPTY;)
+        if (t == POOL_OUT && pm.id == fd && pm.sz > 0) down.append(pm.buffer, pm.sz);
+      if (!down.empty()) {
+        cc_recv(c, down.data(), down.size());
+        rec.to_client(down);
+      }
+      if (up.empty() && down.empty()) break;
+    }
+  };
+  for (char step : steps) {
+    switch (step) {
+      case 'o':
+      case 'x':
+        exchange();
+        break;
+      case 's':
+        cc_send(c, payload.data(), payload.size());
+        rec.client_send(payload.size());
+        break;
+      case 'S':
+        cp_send(cp, 1, ping.data(), ping.size());
+        rec.server_sends_ping();
+        break;
+      case 'p':
+        sc_client_ping(c);
+        rec.client_ping();
+        break;
+      case 'c':
+        sc_client_close_session(c);
+        rec.client_close_session();
+        break;
+      case 'b': {
+        connection_message m;
+        while (cc_poll(c, &m) != MESSAGE_EMPTY) {
+        }
+        pool_message pm;
+        while (cp_poll(cp, &pm) != POOL_EMPTY) {
+        }
+        cp_recv(cp, fd, nullptr, 0);
+        rec.server_close(fd);
+        fd = fd == 6 ? 3 : fd + 1;
+        cc_handshake(c);
+        rec.client_handshake();
+        break;
+      }
+    }
+  }
+  cc_close(c);
+  cp_delete(cp);
+  return true;
+}
+
 bool write_file(const std::string &path, const std::string &bytes) {
   std::ofstream out(path, std::ios::binary);
   out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
@@ -138,6 +230,20 @@ int main(int argc, char **argv) {
     const std::string name = sessions[k]["name"].str();
     written += write_file(dir + "/server_fuzzer/" + name, rec.server_input);
     written += write_file(dir + "/client_fuzzer/" + name, rec.client_input);
+  }
+  // Version 2: setup 0x11 (events, the key) for the server, 6 (events,
+  // version 2) for the client.
+  const std::pair<const char *, const char *> v2_scenarios[] = {
+      {"v2_new_session_and_data", "osxSxsSxpx"},
+      {"v2_resume_after_a_break", "osxSxbxsSxbbxSx"},
+      {"v2_lost_in_flight", "osSbxsSSbxpx"},
+      {"v2_close", "osxSxcx"},
+  };
+  for (const auto &sc : v2_scenarios) {
+    Recorder rec(char(0x11), char(6));
+    if (!play_v2(sc.second, rec)) break;
+    written += write_file(dir + "/server_fuzzer/" + sc.first, rec.server_input);
+    written += write_file(dir + "/client_fuzzer/" + sc.first, rec.client_input);
   }
   uint64_t x = 88172645463325252ull;
   for (int k = 0; k < 8; ++k) {

@@ -2,6 +2,10 @@
 // application sends interleaved. Optionally a real client first opens a
 // session on fd 3 (so reuse requests and session data are reachable).
 //
+// Setup bit 0x10 gives the pool the fixed version 2 key (fuzz_common.h), so
+// that version 2 handshakes and records are reachable (the seeds hold whole
+// version 2 exchanges recorded with the same key and draws).
+//
 // Input: byte 0 = setup flags, then records of one control byte
 //   bits 0-1: socket (fd 3..6)
 //   bit 7 set: the socket closes        bit 6 set (bit 7 clear): time passes
@@ -78,6 +82,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (setup & 2) sc_pool_set_window(pool.cp, 512);
   if (setup & 4) sc_pool_set_max_handshakes(pool.cp, 2);
   if (setup & 8) open_real_session(pool, clock);
+  if (setup & 0x10) sc_pool_set_static_key(pool.cp, fuzz::server_private_key());  // a no-op without version 2
   while (!in.done()) {
     const uint8_t ctrl = in.byte();
     const int fd = 3 + (ctrl & 3);

@@ -31,8 +31,16 @@ class Endpoint {
 
 class CApiEndpoint : public Endpoint {
  public:
-  explicit CApiEndpoint(size_t window) : c_(cc_open()) {
-    sc_client_set_window(c_, window);
+  // Version 1, or version 2 with the server's public key.
+  explicit CApiEndpoint(size_t window, const uint8_t *server_key = nullptr) {
+    if (server_key) {
+      if (sc_client_open_v2(server_key, &c_) != SC_OK) c_ = nullptr;
+      // Version 2's smallest window is 4 KiB.
+      sc_client_set_window(c_, window < SC_MIN_WINDOW_V2 ? SC_MIN_WINDOW_V2 : window);
+    } else {
+      c_ = cc_open();
+      sc_client_set_window(c_, window);
+    }
     sc_client_enable_events(c_, 1);
   }
   ~CApiEndpoint() override { cc_close(c_); }
@@ -40,10 +48,10 @@ class CApiEndpoint : public Endpoint {
   void recv(const std::string &d) override { cc_recv(c_, d.data(), d.size()); }
   void handshake() override { cc_handshake(c_); }
   void drop() override { cc_recv(c_, nullptr, 0); }
-  int poll(connection_message *m, sc_client_event *ev) override { return sc_client_poll(c_, m, ev); }
+  int poll(connection_message *m, sc_client_event *ev) override { return sc_client_poll_sized(c_, m, ev, sizeof *ev); }
 
  private:
-  connection *c_;
+  connection *c_ = nullptr;
 };
 
 class ReferenceStyleEndpoint : public Endpoint {
@@ -66,6 +74,8 @@ class ReferenceStyleEndpoint : public Endpoint {
         ev->reason = static_cast<int>(msg.event.reason);
         ev->resent_bytes = msg.event.resent_bytes;
         ev->lost_bytes = msg.event.lost_bytes;
+        ev->rtt_ms = 0;
+        ev->version = SC_PROTOCOL_1;
         return SC_MESSAGE_EVENT;
       case sc::Client::Kind::kIn:
       case sc::Client::Kind::kOut:
@@ -89,42 +99,54 @@ uint64_t clock_read(void *now) { return *static_cast<uint64_t *>(now); }
 }  // namespace
 
 struct Simulator::Session {
-  Client *owner = nullptr;   // null once the client gave the session up
-  std::string sent;          // by the server application
-  std::string received;      // by the server application
-  std::string frozen_up;     // what the client had sent, once it gave up
+  Client *owner = nullptr;  // null once the client gave the session up
+  std::string sent;         // by the server application
+  std::string received;     // by the server application
+  std::string frozen_up;    // what the client had sent, once it gave up
   bool closed = false;
 };
 
 struct Simulator::Client {
   int index = 0;
   bool reference_style = false;
+  bool v2 = false;
+  // Version 2: the client holds a session (it read the answer that opened
+  // it, in this epoch); the current connection is established (its records
+  // flow), had a byte changed in flight, and was given up by the client.
+  bool has_session = false, established = false, tampered = false, broken = false;
   std::unique_ptr<Endpoint> end;
-  int fd = -1;               // current socket, -1: none (reconnect)
+  int fd = -1;  // current socket, -1: none (reconnect)
   // Dead sockets the pool was not told about, with client bytes still on
   // their way: they may reach the pool late, even after a reconnect.
   struct Stale {
     int fd;
     std::string up;
-    uint64_t epoch;            // the client's epoch when the socket died
-    std::string epoch_sent;    // and what it had sent in it by then
+    uint64_t epoch;          // the client's epoch when the socket died
+    std::string epoch_sent;  // and what it had sent in it by then
   };
   std::vector<Stale> stale;
-  bool fresh = true;         // the endpoint has not been handed a socket yet
-  bool resuming = false;     // a reuse handshake is in flight
+  bool fresh = true;      // the endpoint has not been handed a socket yet
+  bool resuming = false;  // a reuse handshake is in flight
   // The pool's client->server count when it answered the current reuse
   // request (what it told the client it has); -1: no answer seen yet.
   int64_t told_received = -1;
-  std::string up, down;      // bytes in flight on the current socket
-  uint64_t epoch = 0;        // counts session resets and restarts
-  std::string epoch_sent;    // application bytes for the current session
-  std::string received;      // application bytes received on it
-  int session = 0;           // pool session id, 0: not known yet
+  std::string up, down;    // bytes in flight on the current socket
+  uint64_t epoch = 0;      // counts session resets and restarts
+  std::string epoch_sent;  // application bytes for the current session
+  std::string received;    // application bytes received on it
+  int session = 0;         // pool session id, 0: not known yet
   int failed_attempts = 0;
   bool dead = false;
 };
 
 Simulator::Simulator(const Config &config) : config_(config), pool_(cp_new()) {
+  if (config_.v2_clients > 0) {
+    // A fixed key: the runs stay reproducible from their seed.
+    uint8_t priv[SC_KEY_SIZE];
+    for (int k = 0; k < SC_KEY_SIZE; ++k) priv[k] = static_cast<uint8_t>(0xa0 + 3 * k);
+    if (sc_pool_set_static_key(pool_, priv) != SC_OK || sc_public_key(priv, server_public_key_) != SC_OK)
+      fail("the pool does not take a version 2 key");
+  }
   sc_pool_set_window(pool_, config_.window);
   sc_pool_set_reuse_timeout(pool_, config_.reuse_timeout_ms);
   sc_pool_set_handshake_timeout(pool_, config_.handshake_timeout_ms);
@@ -134,6 +156,7 @@ Simulator::Simulator(const Config &config) : config_(config), pool_(cp_new()) {
     auto c = std::make_unique<Client>();
     c->index = k;
     c->reference_style = k < config_.old_clients;
+    c->v2 = !c->reference_style && k < config_.old_clients + config_.v2_clients;
     clients_.push_back(std::move(c));
     restart_client(*clients_.back(), nullptr);
   }
@@ -197,7 +220,8 @@ void Simulator::restart_client(Client &c, const char *why) {
   if (c.reference_style)
     c.end = std::make_unique<ReferenceStyleEndpoint>(config_.window);
   else
-    c.end = std::make_unique<CApiEndpoint>(config_.window);
+    c.end = std::make_unique<CApiEndpoint>(config_.window, c.v2 ? server_public_key_ : nullptr);
+  c.has_session = c.established = c.tampered = c.broken = false;
   c.fd = -1;
   c.fresh = true;
   c.resuming = false;
@@ -233,20 +257,29 @@ void Simulator::on_client_event(Client &c, const sc_client_event &ev) {
     case SC_EVENT_CONNECTED:
       c.resuming = false;
       c.failed_attempts = 0;
+      c.has_session = c.established = true;
+      if (ev.version != (c.v2 ? SC_PROTOCOL_2 : SC_PROTOCOL_1)) fail("a client event names the wrong version");
       break;
     case SC_EVENT_RESUMED:
       c.resuming = false;
       c.failed_attempts = 0;
+      c.established = true;
+      if (c.v2) ++stats_.v2_reuses;
       break;
-    case SC_EVENT_REFUSED: {
-      if (ev.reason != SC_REASON_WINDOW_EXCEEDED) fail("client refused for reason " + std::to_string(ev.reason));
-      // Justified only if the pool missed more than the window when it
-      // answered. Bytes from the old socket may reach the pool after its
-      // answer: the client cannot know of them, so they do not count.
-      if (c.told_received >= 0 && c.epoch_sent.size() - static_cast<uint64_t>(c.told_received) <= config_.window)
-        fail("client " + std::to_string(c.index) + " refused the server within the window");
-      break;
-    }
+    case SC_EVENT_REFUSED:
+      if (c.v2) {
+        on_v2_refusal(c, ev.reason);
+        break;
+      }
+      {
+        if (ev.reason != SC_REASON_WINDOW_EXCEEDED) fail("client refused for reason " + std::to_string(ev.reason));
+        // Justified only if the pool missed more than the window when it
+        // answered. Bytes from the old socket may reach the pool after its
+        // answer: the client cannot know of them, so they do not count.
+        if (c.told_received >= 0 && c.epoch_sent.size() - static_cast<uint64_t>(c.told_received) <= config_.window)
+          fail("client " + std::to_string(c.index) + " refused the server within the window");
+        break;
+      }
     case SC_EVENT_SESSION_RESET: {
       // The first lost_bytes of the epoch went to the abandoned session.
       if (ev.lost_bytes > c.epoch_sent.size()) {
@@ -269,6 +302,29 @@ void Simulator::on_client_event(Client &c, const sc_client_event &ev) {
     }
     default:
       fail("unknown client event " + std::to_string(ev.type));
+  }
+}
+
+// A version 2 client's refusal must have a cause the simulation knows of.
+void Simulator::on_v2_refusal(Client &c, int reason) {
+  const std::string who = "version 2 client " + std::to_string(c.index);
+  switch (reason) {
+    case SC_REASON_PROTOCOL_ERROR:
+      // Only a connection whose bytes were changed may fail to verify; the
+      // client keeps its session and the application drops the socket.
+      if (!c.tampered) fail(who + " found a protocol error on an untouched connection");
+      c.broken = true;
+      ++stats_.tampers_caught;
+      break;
+    case SC_REASON_UNKNOWN_SESSION: {
+      // Justified only if the pool reported the session's end.
+      auto it = sessions_.find(c.session);
+      if (c.session && it != sessions_.end() && !it->second->closed)
+        fail(who + " was told its open session is unknown");
+      break;
+    }
+    default:
+      fail(who + " refused for reason " + std::to_string(reason));
   }
 }
 
@@ -308,22 +364,36 @@ void Simulator::on_pool_event(const sc_pool_event &ev) {
         fail("session opened on fd " + std::to_string(ev.fd) + " that no client is connected on");
         return;
       }
+      if (ev.version != (c->v2 ? SC_PROTOCOL_2 : SC_PROTOCOL_1)) {
+        fail("session opened with the wrong version");
+        return;
+      }
+      if (c->v2) ++stats_.v2_sessions;
+      if (c->v2 && c->session && !c->has_session) {
+        // The answer that opened the previous one never reached the client:
+        // that session waits, unconfirmed and unused, for its timeout.
+        auto old = sessions_.find(c->session);
+        if (old != sessions_.end()) old->second->owner = nullptr;
+        c->session = 0;
+      }
       if (sessions_.count(ev.id)) {
         fail("session id " + std::to_string(ev.id) + " reused while known");
         return;
       }
       if (c->fd != ev.fd) {
         // The handshake completed late, on a socket the client gave up.
-        const auto st = std::find_if(c->stale.begin(), c->stale.end(),
-                                     [&](const Client::Stale &x) { return x.fd == ev.fd; });
+        const auto st =
+            std::find_if(c->stale.begin(), c->stale.end(), [&](const Client::Stale &x) { return x.fd == ev.fd; });
         if (st == c->stale.end()) {
           fail("session opened on fd " + std::to_string(ev.fd) + " that its client no longer has");
           return;
         }
         if (st->epoch != c->epoch || c->session) {
           // The client has moved on to another session: this one is orphaned.
+          // (A version 2 session receives nothing before its client read the
+          // answer, which never reaches a socket given up.)
           auto s = std::make_unique<Session>();
-          s->frozen_up = st->epoch_sent;
+          if (!c->v2) s->frozen_up = st->epoch_sent;
           sessions_[ev.id] = std::move(s);
           ++stats_.sessions_opened;
           return;
@@ -367,7 +437,9 @@ void Simulator::on_pool_event(const sc_pool_event &ev) {
       it->second->closed = true;
       ++stats_.sessions_closed;
       if (ev.reason >= 0 && ev.reason <= SC_REASON_MAX) ++stats_.closes_by_reason[ev.reason];
-      if (ev.reason != SC_REASON_BY_APPLICATION && ev.reason != SC_REASON_EXPIRED && ev.reason != SC_REASON_BACKLOG)
+      // Version 2 sessions never confirmed end when their handshake times out.
+      if (ev.reason != SC_REASON_BY_APPLICATION && ev.reason != SC_REASON_EXPIRED && ev.reason != SC_REASON_BACKLOG &&
+          !(ev.version == SC_PROTOCOL_2 && ev.reason == SC_REASON_TIMED_OUT))
         fail("session closed for reason " + std::to_string(ev.reason));
       break;
     }
@@ -385,7 +457,7 @@ void Simulator::poll_pool() {
   std::vector<int> closed;
   pool_message m;
   sc_pool_event ev;
-  for (int t; (t = sc_pool_poll(pool_, &m, &ev)) != POOL_EMPTY;) {
+  for (int t; (t = sc_pool_poll_sized(pool_, &m, &ev, sizeof ev)) != POOL_EMPTY;) {
     if (t == POOL_OUT) {
       Client *c = owner_of_fd(m.id);
       if (!fds_in_use_.count(m.id)) {
@@ -413,8 +485,9 @@ void Simulator::poll_pool() {
     release_fd(fd);
     if (!c) continue;
     if (c->fd != fd) {  // an old socket of a client that moved on
-      c->stale.erase(std::remove_if(c->stale.begin(), c->stale.end(), [fd](const Client::Stale &st) { return st.fd == fd; }),
-                     c->stale.end());
+      c->stale.erase(
+          std::remove_if(c->stale.begin(), c->stale.end(), [fd](const Client::Stale &st) { return st.fd == fd; }),
+          c->stale.end());
       continue;
     }
     c->fd = -1;
@@ -422,7 +495,13 @@ void Simulator::poll_pool() {
     c->down.clear();
     note("pool closed fd " + std::to_string(fd) + " of client " + std::to_string(c->index) + " reason " +
          std::to_string(reason));
-    if (reason == SC_REASON_BAD_AUTH || reason == SC_REASON_MALFORMED) {
+    c->established = false;
+    if (reason == SC_REASON_PROTOCOL_ERROR && c->v2 && c->tampered) {
+      ++stats_.tampers_caught;  // the pool caught a changed record: resume on a new socket
+      continue;
+    }
+    if (reason == SC_REASON_BAD_AUTH || reason == SC_REASON_MALFORMED || reason == SC_REASON_PROTOCOL_ERROR ||
+        reason == SC_REASON_REJECTED || reason == SC_REASON_NOT_SUPPORTED || reason == SC_REASON_BUSY) {
       fail("a well-behaved client was refused with reason " + std::to_string(reason));
       continue;
     }
@@ -431,7 +510,8 @@ void Simulator::poll_pool() {
       // client really misses more than the window.
       auto it = sessions_.find(c->session);
       const bool gone = it == sessions_.end() || it->second->closed;
-      const bool beyond = it != sessions_.end() && it->second->sent.size() - c->received.size() > config_.window;
+      const bool beyond =
+          !c->v2 && it != sessions_.end() && it->second->sent.size() - c->received.size() > config_.window;
       if (!gone && !beyond) {
         fail("client " + std::to_string(c->index) + " refused (reason " + std::to_string(reason) +
              ") although its session is open and within the window");
@@ -525,6 +605,33 @@ void Simulator::op_kill_socket(Client &c, ChoiceSource &ch) {
     note("kill fd " + std::to_string(c.fd) + " of client " + std::to_string(c.index) + ", pool not told");
   }
   c.fd = -1;
+  c.established = false;
+}
+
+void Simulator::drop_broken_socket(Client &c) {
+  c.broken = false;
+  if (c.fd < 0) return;
+  socket_gone(c);
+  cp_recv(pool_, c.fd, nullptr, 0);
+  release_fd(c.fd);
+  note("client " + std::to_string(c.index) + " drops fd " + std::to_string(c.fd) + " after a protocol error");
+  c.fd = -1;
+  c.established = false;
+  poll_pool();
+}
+
+// Changes one byte in flight on an established version 2 connection: the
+// side that reads it must close the connection and deliver nothing of it.
+void Simulator::op_tamper(Client &c, ChoiceSource &ch) {
+  if (!config_.tamper || !c.v2 || c.fd < 0 || !c.established) return;
+  std::string &wire = ch.below(2) == 0 ? c.up : c.down;
+  if (wire.empty()) return;
+  const size_t at = ch.below(static_cast<uint32_t>(wire.size()));
+  wire[at] = static_cast<char>(wire[at] ^ (1 + ch.below(255)));
+  c.tampered = true;
+  ++stats_.tampers;
+  note("tamper with byte " + std::to_string(at) + (&wire == &c.up ? " up" : " down") + " on fd " +
+       std::to_string(c.fd));
 }
 
 void Simulator::op_late_delivery(Client &c, ChoiceSource &ch) {
@@ -562,9 +669,11 @@ void Simulator::op_reconnect(Client &c) {
   c.fd = fd;
   c.up.clear();
   c.down.clear();
+  c.established = c.tampered = false;
   if (!c.fresh) {
     c.end->handshake();
-    c.resuming = c.session != 0 && !c.received.empty();
+    // Version 1 cannot resume a session on which nothing was received.
+    c.resuming = c.v2 ? c.has_session : c.session != 0 && !c.received.empty();
     c.told_received = -1;
   }
   c.fresh = false;
@@ -601,11 +710,16 @@ bool Simulator::step(ChoiceSource &ch) {
   }
   const uint32_t op = ch.below(100);
   if (c.fd < 0) {
-    if (op < 5) op_late_delivery(c, ch);
-    else if (op < 60) op_reconnect(c);
-    else if (op < 80) op_client_send(c, ch);
-    else if (op < 95) op_server_send(c, ch);
-    else op_clock(ch);
+    if (op < 5)
+      op_late_delivery(c, ch);
+    else if (op < 60)
+      op_reconnect(c);
+    else if (op < 80)
+      op_client_send(c, ch);
+    else if (op < 95)
+      op_server_send(c, ch);
+    else
+      op_clock(ch);
   } else if (op < 12) {
     op_client_send(c, ch);
   } else if (op < 26) {
@@ -617,11 +731,17 @@ bool Simulator::step(ChoiceSource &ch) {
   } else if (op < 94) {
     op_kill_socket(c, ch);
   } else if (op < 95) {
-    if (ch.below(5) == 0) op_server_close(c);
-    else op_late_delivery(c, ch);
+    const uint32_t which = ch.below(10);
+    if (which < 2)
+      op_server_close(c);
+    else if (which < 4 && config_.tamper)
+      op_tamper(c, ch);
+    else
+      op_late_delivery(c, ch);
   } else {
     op_clock(ch);
   }
+  if (c.broken) drop_broken_socket(c);
   if (c.dead) restart_client(c, "connection dead");
   return failure_.empty();
 }
@@ -631,6 +751,7 @@ bool Simulator::settle() {
     bool moved = false;
     for (auto &cp : clients_) {
       Client &c = *cp;
+      if (c.broken) drop_broken_socket(c);
       if (c.dead) restart_client(c, "connection dead");
       if (c.fd < 0) op_reconnect(c);
       poll_client(c);

@@ -11,7 +11,10 @@
 // - a session moves only to a socket of the client that owns it;
 // - a client whose session cannot be resumed learns it through a reason the
 //   pool reported (session closed, or handshake refused because the session
-//   is gone or the window was exceeded), never silently.
+//   is gone or the window was exceeded), never silently;
+// - version 2 clients (beside version 1 ones on the same pool) report a
+//   protocol error only on a connection whose bytes were tampered with, and
+//   nothing tampered with is ever delivered.
 #ifndef SC_TESTS_SIMULATOR_H
 #define SC_TESTS_SIMULATOR_H
 
@@ -52,6 +55,8 @@ class SeededChoices : public ChoiceSource {
 struct Config {
   int clients = 8;
   int old_clients = 0;  // how many of them fingerprint the plaintext like the reference
+  int v2_clients = 0;   // how many of the others speak version 2 (the pool then has a key)
+  bool tamper = false;  // a fault that changes a byte in flight on a version 2 connection
   size_t window = 4096;
   uint64_t reuse_timeout_ms = 20000;
   uint64_t handshake_timeout_ms = 5000;
@@ -70,6 +75,10 @@ struct Stats {
   uint64_t closes_by_reason[SC_REASON_MAX + 1] = {};
   uint64_t sessions_closed = 0;
   uint64_t client_restarts = 0;
+  uint64_t tampers = 0;          // bytes changed in flight (version 2 connections)
+  uint64_t tampers_caught = 0;   // connections closed for it, by either side
+  uint64_t v2_sessions = 0;      // sessions opened by version 2 clients
+  uint64_t v2_reuses = 0;
 };
 
 class Simulator {
@@ -106,6 +115,9 @@ class Simulator {
   void op_late_delivery(Client &c, ChoiceSource &ch);
   void op_server_close(Client &c);
   void op_clock(ChoiceSource &ch);
+  void op_tamper(Client &c, ChoiceSource &ch);
+  // The application closes a socket its client can no longer use.
+  void drop_broken_socket(Client &c);
 
   // plumbing
   void poll_client(Client &c);
@@ -114,6 +126,7 @@ class Simulator {
   void on_server_data(int id, const char *data, size_t n);
   void on_client_data(Client &c, const char *data, size_t n);
   void on_client_event(Client &c, const sc_client_event &ev);
+  void on_v2_refusal(Client &c, int reason);
   void socket_gone(Client &c);
   void restart_client(Client &c, const char *why);
   int allocate_fd();
@@ -136,6 +149,7 @@ class Simulator {
   std::string failure_;
   std::deque<std::string> recent_;
   uint64_t next_payload_ = 1;
+  uint8_t server_public_key_[SC_KEY_SIZE] = {};
 };
 
 }  // namespace sim

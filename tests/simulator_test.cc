@@ -26,22 +26,26 @@ void run(const sim::Config &config, uint64_t seed, uint64_t operations) {
   ASSERT_TRUE(simulator.failure().empty())
       << simulator.failure() << "\nreproduce: SC_SIM_SEED=" << seed << " SC_SIM_OPS=" << st.operations
       << " with clients=" << config.clients << " old_clients=" << config.old_clients
-      << " window=" << config.window << "\nlast operations:\n"
+      << " v2_clients=" << config.v2_clients << " tamper=" << config.tamper << " window=" << config.window
+      << "\nlast operations:\n"
       << simulator.recent_operations();
-  std::printf("simulated %llu operations: %llu+%llu bytes verified, %llu socket deaths, %llu reuses, "
-              "%llu sessions, %llu refusals, %llu closes, %llu client restarts\n",
-              static_cast<unsigned long long>(st.operations),
-              static_cast<unsigned long long>(st.bytes_client_to_server),
-              static_cast<unsigned long long>(st.bytes_server_to_client),
-              static_cast<unsigned long long>(st.socket_deaths), static_cast<unsigned long long>(st.reuses),
-              static_cast<unsigned long long>(st.sessions_opened), static_cast<unsigned long long>(st.refusals),
-              static_cast<unsigned long long>(st.sessions_closed),
-              static_cast<unsigned long long>(st.client_restarts));
+  std::printf(
+      "simulated %llu operations: %llu+%llu bytes verified, %llu socket deaths, %llu reuses, "
+      "%llu sessions, %llu refusals, %llu closes, %llu client restarts\n",
+      static_cast<unsigned long long>(st.operations), static_cast<unsigned long long>(st.bytes_client_to_server),
+      static_cast<unsigned long long>(st.bytes_server_to_client), static_cast<unsigned long long>(st.socket_deaths),
+      static_cast<unsigned long long>(st.reuses), static_cast<unsigned long long>(st.sessions_opened),
+      static_cast<unsigned long long>(st.refusals), static_cast<unsigned long long>(st.sessions_closed),
+      static_cast<unsigned long long>(st.client_restarts));
   std::printf("refusals by reason:");
-  for (int r = 0; r <= SC_REASON_MAX; ++r) std::printf(" %llu", static_cast<unsigned long long>(st.refusals_by_reason[r]));
+  for (int r = 0; r <= SC_REASON_MAX; ++r)
+    std::printf(" %llu", static_cast<unsigned long long>(st.refusals_by_reason[r]));
   std::printf("\ncloses by reason:");
-  for (int r = 0; r <= SC_REASON_MAX; ++r) std::printf(" %llu", static_cast<unsigned long long>(st.closes_by_reason[r]));
-  std::printf("\n");
+  for (int r = 0; r <= SC_REASON_MAX; ++r)
+    std::printf(" %llu", static_cast<unsigned long long>(st.closes_by_reason[r]));
+  std::printf("\nversion 2: %llu sessions, %llu resumes, %llu bytes changed in flight, %llu caught\n",
+              static_cast<unsigned long long>(st.v2_sessions), static_cast<unsigned long long>(st.v2_reuses),
+              static_cast<unsigned long long>(st.tampers), static_cast<unsigned long long>(st.tampers_caught));
   // A run that never reconnected would prove nothing.
   EXPECT_GT(st.reuses, operations / 1000);
   EXPECT_GT(st.socket_deaths, operations / 1000);
@@ -62,5 +66,28 @@ TEST(Simulator, HundredsOfClientsHalfOfThemReferenceStyle) {
   config.window = 4096;
   run(config, env_or("SC_SIM_SEED", 2), env_or("SC_SIM_OPS", 1000000));
 }
+
+#ifdef SC_WITH_V2
+// Both versions on one pool, reference-style clients too, and bytes changed
+// in flight on version 2 connections.
+TEST(Simulator, BothVersionsWithTampering) {
+  sim::Config config;
+  config.clients = 40;
+  config.old_clients = 10;
+  config.v2_clients = 20;
+  config.tamper = true;
+  config.window = 4096;
+  run(config, env_or("SC_SIM_SEED", 3), env_or("SC_SIM_OPS", 400000));
+}
+
+TEST(Simulator, VersionTwoOnlySmallWindow) {
+  sim::Config config;
+  config.clients = 4;
+  config.v2_clients = 4;
+  config.tamper = true;
+  config.window = 4096;
+  run(config, env_or("SC_SIM_SEED", 4), env_or("SC_SIM_OPS", 200000));
+}
+#endif
 
 }  // namespace
