@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds and tests the library the ways mobile and game clients build it:
 #
-#   bash scripts/variants.sh                 # m32, no-exceptions, clang and libcxx, in turn
+#   bash scripts/variants.sh                 # m32, no-exceptions, clang, libcxx and no-v2, in turn
 #   bash scripts/variants.sh m32             # 32-bit x86 (size_t is 4 bytes), build-m32/
 #   bash scripts/variants.sh armhf           # 32-bit ARM, run under qemu-user, build-armhf/
 #                                            # (on demand: Debian's ARM cross compiler
@@ -10,6 +10,7 @@
 #   bash scripts/variants.sh no-exceptions   # -fno-exceptions -fno-rtti, build-noexcept/
 #   bash scripts/variants.sh clang           # clang and clang++, build-clang/
 #   bash scripts/variants.sh libcxx          # clang++ with -stdlib=libc++, build-libcxx/
+#   bash scripts/variants.sh no-v2           # without protocol version 2 (no OpenSSL), build-nov2/
 #
 # Each builds everything (library, examples, tests) and runs the whole suite.
 # The libcxx build leaves out the GoogleTest suites (Debian's GoogleTest is
@@ -24,7 +25,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 variants=("$@")
-[ "${#variants[@]}" -gt 0 ] || variants=(m32 no-exceptions clang libcxx)
+[ "${#variants[@]}" -gt 0 ] || variants=(m32 no-exceptions clang libcxx no-v2)
 
 source scripts/deps.sh
 need_build_tools
@@ -41,9 +42,9 @@ for v in "${variants[@]}"; do
       ;;
     clang) need_command clang++ clang ;;
     libcxx) need_libcxx ;;
-    no-exceptions) ;;
+    no-exceptions | no-v2) ;;
     *)
-      echo "unknown variant '$v' (m32, armhf, no-exceptions, clang, libcxx)" >&2
+      echo "unknown variant '$v' (m32, armhf, no-exceptions, clang, libcxx, no-v2)" >&2
       exit 2
       ;;
   esac
@@ -68,5 +69,7 @@ for v in "${variants[@]}"; do
     no-exceptions) run_variant build-noexcept -DSC_NO_EXCEPTIONS=ON -DSC_BUILD_FUZZERS=ON ;;
     clang) CC=clang CXX=clang++ run_variant build-clang ;;
     libcxx) CC=clang CXX=clang++ run_variant build-libcxx -DCMAKE_CXX_FLAGS=-stdlib=libc++ ;;
+    # Every version 2 call must then say "not supported", and version 1 work as before.
+    no-v2) run_variant build-nov2 -DSC_WITH_V2=OFF -DSC_BUILD_FUZZERS=ON ;;
   esac
 done
