@@ -92,9 +92,11 @@ void Link::apply(Streams &s, const uint8_t *plain, size_t n, LinkEvents &events,
         const uint64_t end = peer_pos_ + f.n;
         if (end > s.in.received) {  // the part already received is dropped
           const size_t skip = static_cast<size_t>(s.in.received - peer_pos_);
+          // Delivered first: if that fails (no memory), nothing is counted
+          // as received, and a resume gets the bytes again.
+          events.data(f.data + skip, f.n - skip);
           s.in.received = end;
           *got_data = true;
-          events.data(f.data + skip, f.n - skip);
         }
         peer_pos_ = end;
         break;
