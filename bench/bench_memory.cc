@@ -59,23 +59,32 @@ void BM_MemoryClientOpen(benchmark::State &state) {
   use_system_random();
 }
 
-enum class SessionShape { kIdleAttached, kIdleDetached, kFullWindow };
+enum class SessionShape { kIdleAttached, kIdleDetached, kFullWindow, kSentOneMiB };
 
 // Sessions on one pool, each opened by its own client, which is closed once
 // the session is in the wanted shape: only the pool's memory remains.
 //   idle: 64 bytes each way, then nothing (attached, or its socket gone);
 //   full window: twice the window sent server -> client, so the session holds
-//   a full window for resending.
-void BM_MemorySession(benchmark::State &state, SessionShape shape) {
-  const size_t count = shape == SessionShape::kFullWindow ? 64 : 4096;
+//   a full window for resending (version 1);
+//   sent 1 MiB: 1 MiB server -> client, all of it acknowledged (version 2).
+// `version` 2: the pool has a key and the clients speak version 2.
+void BM_MemorySession(benchmark::State &state, SessionShape shape, int version) {
+  const size_t count = shape == SessionShape::kFullWindow ? 64 : shape == SessionShape::kSentOneMiB ? 256 : 4096;
   use_fixed_random(11);
   for (auto _ : state) {
     connection_pool *cp = cp_new();
+#ifdef SC_WITH_V2
+    if (version == 2) sc_pool_set_static_key(cp, v2_private_key());
+#endif
     const Probe before;
     bool ok = true;
     for (size_t k = 0; k < count && ok; ++k) {
       const int fd = 16 + static_cast<int>(k);
+#ifdef SC_WITH_V2
+      connection *c = version == 2 ? open_v2_client() : cc_open();
+#else
       connection *c = cc_open();
+#endif
       const int id = establish(cp, c, fd);
       if (id == 0) ok = false;
       if (shape == SessionShape::kFullWindow) {
@@ -84,6 +93,14 @@ void BM_MemorySession(benchmark::State &state, SessionShape shape) {
           cp_send(cp, id, payload(kPiece), kPiece);
           pump(cp, c, fd);
         }
+      } else if (shape == SessionShape::kSentOneMiB) {
+        constexpr size_t kPiece = 16384;
+        size_t got = 0;
+        for (size_t sent = 0; sent < (size_t{1} << 20); sent += kPiece) {
+          cp_send(cp, id, payload(kPiece), kPiece);
+          got += pump(cp, c, fd).to_client;
+        }
+        if (got != (size_t{1} << 20)) ok = false;
       } else {
         cp_send(cp, id, payload(64), 64);
         cc_send(c, payload(64), 64);
@@ -112,15 +129,26 @@ void BM_MemorySession(benchmark::State &state, SessionShape shape) {
 void register_memory_benchmarks() {
   benchmark::RegisterBenchmark("BM_MemoryPoolNew", BM_MemoryPoolNew)->Iterations(1)->Repetitions(1);
   benchmark::RegisterBenchmark("BM_MemoryClientOpen", BM_MemoryClientOpen)->Iterations(1)->Repetitions(1);
-  benchmark::RegisterBenchmark("BM_MemorySessionIdleAttached", BM_MemorySession, SessionShape::kIdleAttached)
+  benchmark::RegisterBenchmark("BM_MemorySessionIdleAttached", BM_MemorySession, SessionShape::kIdleAttached, 1)
       ->Iterations(1)
       ->Repetitions(1);
-  benchmark::RegisterBenchmark("BM_MemorySessionIdleDetached", BM_MemorySession, SessionShape::kIdleDetached)
+  benchmark::RegisterBenchmark("BM_MemorySessionIdleDetached", BM_MemorySession, SessionShape::kIdleDetached, 1)
       ->Iterations(1)
       ->Repetitions(1);
-  benchmark::RegisterBenchmark("BM_MemorySessionFullWindow", BM_MemorySession, SessionShape::kFullWindow)
+  benchmark::RegisterBenchmark("BM_MemorySessionFullWindow", BM_MemorySession, SessionShape::kFullWindow, 1)
       ->Iterations(1)
       ->Repetitions(1);
+#ifdef SC_WITH_V2
+  benchmark::RegisterBenchmark("BM_V2MemorySessionIdleAttached", BM_MemorySession, SessionShape::kIdleAttached, 2)
+      ->Iterations(1)
+      ->Repetitions(1);
+  benchmark::RegisterBenchmark("BM_V2MemorySessionIdleDetached", BM_MemorySession, SessionShape::kIdleDetached, 2)
+      ->Iterations(1)
+      ->Repetitions(1);
+  benchmark::RegisterBenchmark("BM_V2MemorySessionSentOneMiB", BM_MemorySession, SessionShape::kSentOneMiB, 2)
+      ->Iterations(1)
+      ->Repetitions(1);
+#endif
 }
 
 }  // namespace bench

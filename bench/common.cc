@@ -6,10 +6,14 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <new>
 #include <vector>
 
 #include "v1/stream_cipher.h"
+#ifdef SC_WITH_V2
+#include "crypto/primitives.h"
+#endif
 
 // ---------------------------------------------------------------------------
 // Counting allocation functions. Every replaceable form of operator new and
@@ -178,6 +182,90 @@ void report_stream(benchmark::State &state, double cpu_seconds, uint64_t bytes, 
   state.counters["allocs_per_message"] =
       messages ? static_cast<double>(allocations) / static_cast<double>(messages) : 0.0;
 }
+
+#ifdef SC_WITH_V2
+namespace {
+std::map<size_t, double> g_aead_ceiling;
+double g_x25519_rate = 0;
+
+double calibrate_aead(size_t n) {
+  sc::crypto::Aead aead;
+  uint8_t key[sc::crypto::kKeySize] = {1, 2, 3};
+  aead.set_key(key);
+  std::vector<uint8_t> buf(n + sc::crypto::kTagSize, 0x5a);
+  uint64_t bytes = 0, nonce = 0;
+  const double t0 = thread_cpu_seconds();
+  double t1 = t0;
+  while (t1 - t0 < 0.05) {
+    for (int k = 0; k < 64; ++k) {
+      aead.seal(nonce++, nullptr, 0, buf.data(), n, buf.data());
+      bytes += n;
+    }
+    t1 = thread_cpu_seconds();
+  }
+  return static_cast<double>(bytes) / (t1 - t0);
+}
+
+double calibrate_x25519() {
+  uint8_t priv[32] = {9}, peer[32], out[32];
+  sc::crypto::x25519_public(priv, peer);
+  uint64_t ops = 0;
+  const double t0 = thread_cpu_seconds();
+  double t1 = t0;
+  while (t1 - t0 < 0.05) {
+    for (int k = 0; k < 16; ++k, ++ops) sc::crypto::x25519(priv, peer, out);
+    t1 = thread_cpu_seconds();
+  }
+  return static_cast<double>(ops) / (t1 - t0);
+}
+}  // namespace
+
+double aead_ceiling(size_t n) {
+  auto it = g_aead_ceiling.find(n);
+  if (it == g_aead_ceiling.end()) it = g_aead_ceiling.emplace(n, calibrate_aead(n)).first;
+  return it->second;
+}
+
+void set_aead_ceiling(size_t n, double bytes_per_second) { g_aead_ceiling[n] = bytes_per_second; }
+
+double x25519_rate() {
+  if (g_x25519_rate <= 0) g_x25519_rate = calibrate_x25519();
+  return g_x25519_rate;
+}
+
+void set_x25519_rate(double operations_per_second) { g_x25519_rate = operations_per_second; }
+
+void report_stream_v2(benchmark::State &state, double cpu_seconds, uint64_t bytes, uint64_t messages,
+                      uint64_t allocations, size_t n) {
+  state.SetBytesProcessed(static_cast<int64_t>(bytes));
+  state.SetItemsProcessed(static_cast<int64_t>(messages));
+  if (cpu_seconds > 0) {
+    const double rate = static_cast<double>(bytes) / cpu_seconds;
+    state.counters["ratio_to_aead_half"] = rate / (aead_ceiling(n) / 2);
+    state.counters["ratio_to_cipher_half"] = rate / (cipher_ceiling() / 2);
+  }
+  state.counters["allocs_per_message"] =
+      messages ? static_cast<double>(allocations) / static_cast<double>(messages) : 0.0;
+}
+
+const uint8_t *v2_private_key() {
+  static uint8_t key[SC_KEY_SIZE];
+  for (int k = 0; k < SC_KEY_SIZE; ++k) key[k] = static_cast<uint8_t>(0x5c + 11 * k);
+  return key;
+}
+
+const uint8_t *v2_public_key() {
+  static uint8_t pub[SC_KEY_SIZE];
+  static const bool made = sc_public_key(v2_private_key(), pub) == SC_OK;
+  return made ? pub : nullptr;
+}
+
+connection *open_v2_client() {
+  connection *c = nullptr;
+  if (!v2_public_key() || sc_client_open_v2(v2_public_key(), &c) != SC_OK) return nullptr;
+  return c;
+}
+#endif
 
 namespace {
 bool g_failed = false;

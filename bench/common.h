@@ -58,6 +58,25 @@ void set_cipher_ceiling(double bytes_per_second);
 void report_stream(benchmark::State &state, double cpu_seconds, uint64_t bytes, uint64_t messages,
                    uint64_t allocations);
 
+// Protocol version 2 (a build with SC_WITH_V2; the version 2 benchmarks are
+// registered only there). Bytes per second of one ChaCha20-Poly1305 seal of
+// `n`-byte plaintexts through the same library (the AEAD benchmark of this
+// run, or a short calibration), and X25519 operations per second likewise.
+double aead_ceiling(size_t n);
+void set_aead_ceiling(size_t n, double bytes_per_second);
+double x25519_rate();
+void set_x25519_rate(double operations_per_second);
+// Like report_stream, for version 2: ratio_to_aead_half compares with half
+// the AEAD ceiling of `n`-byte records (each byte is sealed once and opened
+// once).
+void report_stream_v2(benchmark::State &state, double cpu_seconds, uint64_t bytes, uint64_t messages,
+                      uint64_t allocations, size_t n);
+// A version 2 pool key of the suite's own, its public key, and a version 2
+// client of it (nullptr without version 2).
+const uint8_t *v2_private_key();
+const uint8_t *v2_public_key();
+connection *open_v2_client();
+
 // Marks the benchmark as failed (SkipWithError) and remembers it, so that the
 // binary exits nonzero and a smoke run catches a broken benchmark.
 void fail(benchmark::State &state, const char *why);

@@ -28,6 +28,12 @@ REUSE_FLATNESS_TARGET = 2.0   # rate at 1k sessions / rate at 100k sessions
 POOL_NEW_TARGET = 64 * KIB    # heap bytes of cp_new, strictly below
 IDLE_SESSION_TARGET = 1 * KIB  # heap bytes of an idle detached session, strictly below
 ALLOCS_TARGET = 0.0           # heap allocations per message in steady state
+# Version 2.
+V2_BULK_AEAD_TARGET = 0.80    # of (one AEAD pass / 2), 4 KiB sends, each direction
+V2_OVER_V1_TARGET = 4.0       # version 2 bulk over version 1 bulk, 4 KiB sends
+V2_SMALL_TARGET = 1.0         # 64-byte messages per second, version 2 over version 1
+V2_HANDSHAKE_TARGET = 0.80    # of (X25519 operations/s / operations per handshake)
+V2_IDLE_TARGET = 1 * KIB      # heap bytes of an idle version 2 session, at most
 
 
 def canonical(name):
@@ -316,6 +322,107 @@ class Report:
                 status(ok) if target else "", ratio, bound))
         return rows
 
+    def version2(self):
+        rows = [
+            "| Figure | Measured | Ratio | Target | Status | Bound by |",
+            "|---|---|---|---|---|---|",
+        ]
+        if self.results.get("BM_X25519") is None:
+            return ["Not measured in this run (a build without version 2, or filtered out)."]
+        for n in SIZES:
+            name = "BM_AeadSeal/%d" % n
+            rows.append("| ChaCha20-Poly1305 seal, %s records (**the ceiling** for that size) | %s%s | reference | | | "
+                        "libcrypto |" % (fmt_size(n), fmt_mbps(self.get(name, "bytes_per_second")),
+                                         self.spread(name, "bytes_per_second")))
+        for bench, v1bench, label in [("BM_V2BulkServerToClient", "BM_BulkServerToClient", "server -> client"),
+                                      ("BM_V2BulkClientToServer", "BM_BulkClientToServer", "client -> server")]:
+            for n in SIZES:
+                name = "%s/%d" % (bench, n)
+                bps = self.get(name, "bytes_per_second")
+                ratio = self.get(name, "ratio_to_aead_half")
+                v1 = self.get("%s/%d" % (v1bench, n), "bytes_per_second")
+                over_v1 = bps / v1 if bps and v1 else None
+                target, ok = "-", None
+                if n == 4096:
+                    target = "ratio >= %.2f, >= %.0fx version 1" % (V2_BULK_AEAD_TARGET, V2_OVER_V1_TARGET)
+                    if ratio is not None and over_v1 is not None:
+                        ok = ratio >= V2_BULK_AEAD_TARGET and over_v1 >= V2_OVER_V1_TARGET
+                        if ratio < V2_BULK_AEAD_TARGET:
+                            self.fail("Version 2 bulk %s, 4 KiB" % label, "%.2f of AEAD/2" % ratio,
+                                      ">= %.2f" % V2_BULK_AEAD_TARGET,
+                                      "%.0f%% short" % (100 * (1 - ratio / V2_BULK_AEAD_TARGET)))
+                        if over_v1 < V2_OVER_V1_TARGET:
+                            self.fail("Version 2 bulk %s over version 1, 4 KiB" % label, "%.2fx" % over_v1,
+                                      ">= %.0fx" % V2_OVER_V1_TARGET,
+                                      "%.0f%% short" % (100 * (1 - over_v1 / V2_OVER_V1_TARGET)))
+                rows.append("| Version 2 bulk %s, %s messages | %s%s | %s of AEAD/2, %s version 1 | %s | %s | "
+                            "a seal and an open per record, the copies into and out of the stream |" % (
+                                label, fmt_size(n), fmt_mbps(bps), self.spread(name, "bytes_per_second"),
+                                "%.2f" % ratio if ratio is not None else "n/a",
+                                "%.2fx" % over_v1 if over_v1 else "n/a", target, status(ok) if n == 4096 else ""))
+        for bench, v1bench, label in [("BM_V2SmallMessagesServerToClient", "BM_SmallMessagesServerToClient",
+                                       "server -> client"),
+                                      ("BM_V2SmallMessagesClientToServer", "BM_SmallMessagesClientToServer",
+                                       "client -> server")]:
+            ips = self.get(bench, "items_per_second")
+            v1 = self.get(v1bench, "items_per_second")
+            over = ips / v1 if ips and v1 else None
+            ok = None if over is None else over >= V2_SMALL_TARGET
+            if ok is False:
+                self.fail("Version 2 small messages %s" % label, "%.2fx version 1" % over,
+                          ">= %.2fx" % V2_SMALL_TARGET, "%.0f%% short" % (100 * (1 - over / V2_SMALL_TARGET)))
+            rows.append("| Version 2 small messages %s, 64 B, 32 queued per poll | %s | %s version 1 | >= %.1fx "
+                        "version 1 | %s | one record per poll for the batch |" % (
+                            label, fmt_rate(ips, "/s"), "%.2fx" % over if over else "n/a", V2_SMALL_TARGET,
+                            status(ok)))
+        ips = self.get("BM_V2Echo64", "items_per_second")
+        v1 = self.get("BM_Echo64", "items_per_second")
+        rows.append("| Version 2 echo, 64 B, one at a time | %s round trips | %s version 1 | - | | "
+                    "a record each way per trip, plus ACKs |" % (
+                        fmt_rate(ips, "/s"), "%.2fx" % (ips / v1) if ips and v1 else "n/a"))
+        x = self.get("BM_X25519", "items_per_second")
+        rows.append("| X25519, one operation (**the ceiling** of handshakes) | %s | reference | | | libcrypto |" %
+                    fmt_rate(x, "/s"))
+        for name, label, per in [("BM_V2NewHandshake", "Version 2 new sessions, both sides", 6),
+                                 ("BM_V2ResumeHandshake", "Version 2 resumes, both sides", 4)]:
+            rate = self.get(name, "items_per_second")
+            ratio = self.get(name, "ratio_to_x25519")
+            ok = None if ratio is None else ratio >= V2_HANDSHAKE_TARGET
+            if ok is False:
+                self.fail(label, "%.2f of X25519/%d" % (ratio, per), ">= %.2f" % V2_HANDSHAKE_TARGET,
+                          "%.0f%% short" % (100 * (1 - ratio / V2_HANDSHAKE_TARGET)))
+            rows.append("| %s | %s%s | %s of X25519/%d | >= %.2f | %s | %d X25519 operations, hashing, "
+                        "the records that confirm |" % (
+                            label, fmt_rate(rate, "/s"), self.spread(name, "items_per_second"),
+                            "%.2f" % ratio if ratio is not None else "n/a", per, V2_HANDSHAKE_TARGET,
+                            status(ok), per))
+        for name, label, target in [
+                ("BM_V2MemorySessionIdleAttached", "Version 2 established idle session, per session", None),
+                ("BM_V2MemorySessionIdleDetached", "Version 2 idle detached session, per session", V2_IDLE_TARGET),
+                ("BM_V2MemorySessionSentOneMiB", "Version 2 session that sent 1 MiB, all acknowledged", None)]:
+            heap = self.get(name, "heap_bytes")
+            rss = self.get(name, "rss_bytes")
+            ok = None
+            if target is not None and heap is not None:
+                ok = heap <= target
+                if not ok:
+                    self.fail(label, fmt_bytes(heap), "<= %s" % fmt_bytes(target),
+                              "%s (%.0f%%) over" % (fmt_bytes(heap - target), 100 * (heap / target - 1)))
+            rows.append("| %s | heap %s, resident %s | | %s | %s | the session, its streams' kept storage, "
+                        "the keys |" % (label, fmt_bytes(heap), fmt_bytes(rss),
+                                        "<= %s" % fmt_bytes(target) if target else "-",
+                                        status(ok) if target else ""))
+        names = ["BM_V2BulkServerToClient/%d" % n for n in SIZES] + ["BM_V2BulkClientToServer/%d" % n for n in SIZES]
+        names += ["BM_V2SmallMessagesServerToClient", "BM_V2SmallMessagesClientToServer", "BM_V2Echo64"]
+        worst = max(((n, self.get(n, "allocs_per_message") or 0) for n in names), key=lambda t: t[1])
+        ok = worst[1] <= ALLOCS_TARGET + 1e-9
+        if not ok:
+            self.fail("Version 2 heap allocations per message", "up to %.2f (%s)" % (worst[1], worst[0]), "0",
+                      "%.2f too many at worst" % worst[1])
+        rows.append("| Version 2 heap allocations per message, steady state (worst of the version 2 stream "
+                    "benchmarks) | %.2f | | 0 | %s | |" % (worst[1], status(ok)))
+        return rows
+
     def render(self):
         out = [BEGIN, "", "### Machine", ""]
         out += self.machine()
@@ -338,6 +445,11 @@ class Report:
                 "session figures are the pool's memory only (the clients are closed before measuring). "
                 "Heap includes malloc's chunk headers.", ""]
         out += self.memory()
+        out += ["", "### Protocol version 2", "",
+                "Each throughput ratio divides by half of one ChaCha20-Poly1305 seal of records of that size "
+                "in this same run (every byte is sealed once and opened once); handshake ratios divide the "
+                "X25519 rate of this run by the operations a handshake needs, both sides together.", ""]
+        out += self.version2()
         out += ["", "### Targets not met", ""]
         if self.failures:
             out += ["| Target | Measured | Required | By how much |", "|---|---|---|---|"]
