@@ -6,6 +6,7 @@
 // refused, nothing altered is delivered, and the session goes on where it may.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -278,9 +279,9 @@ Bytes ack(uint64_t n) {
 }
 
 Bytes data_frame(const std::string &s) {
-  Bytes b(v2::kDataHeaderSize);
+  Bytes b(v2::kDataHeaderSize + s.size());
   v2::write_data_header(b.data(), s.size());
-  b.insert(b.end(), s.begin(), s.end());
+  std::copy(s.begin(), s.end(), b.begin() + static_cast<long>(v2::kDataHeaderSize));
   return b;
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "base/failure.h"
 #include "base/random.h"
 #include "crypto/primitives.h"
 
@@ -95,6 +96,7 @@ void ClientV2::request() {
 
 void ClientV2::handshake() {
   if (state_ == State::kDead) return;
+  streams_.out.trim();  // storage drained since the last reconnect goes back
   queue_.drop_output();
   request();
 }
@@ -108,7 +110,9 @@ void ClientV2::send(const uint8_t *data, size_t n) {
   if (!data) return;
   streams_.out.append(data, n);
   counters_.bytes_out += n;
-  if (state_ == State::kEstablished) write_out(false);
+  // Records are made at the next poll: what is sent between two polls
+  // travels in as few records as fit.
+  write_due_ = true;
 }
 
 void ClientV2::receive(const uint8_t *data, size_t n) {
@@ -224,13 +228,18 @@ void ClientV2::start_link(uint64_t peer_base, uint64_t resend_from) {
 }
 
 void ClientV2::write_out(bool force_ack) {
-  if (!link_) return;
+  if (!link_ || !link_->wants_write(streams_, force_ack)) return;
   if (!link_->write(streams_, queue_.output_for(-1, nullptr), force_ack)) fail(Reason::kNoResources, false);
 }
 
 void ClientV2::close() {
   if (state_ == State::kDead) return;
   if (state_ == State::kEstablished && link_) {
+    // What was sent since the last poll goes into records first.
+    if (write_due_) {
+      write_due_ = false;
+      write_out(false);
+    }
     link_->close(streams_, 0);
     write_out(false);
   }
@@ -280,6 +289,7 @@ void ClientV2::deliver(const uint8_t *data, size_t n) {
   while (n > 0) {
     std::vector<uint8_t> &dst = queue_.input_for(0);
     const size_t take = std::min(n, Queue::max_message() - dst.size());
+    grow_for(dst, take);
     dst.insert(dst.end(), data, data + take);
     data += take;
     n -= take;
@@ -292,6 +302,15 @@ void ClientV2::emit(const ClientEvent &e) {
 
 ClientV2::Message ClientV2::poll(bool with_events) {
   if (request_due_ && (state_ == State::kOpening || state_ == State::kResuming)) request();
+  if (write_due_ && state_ == State::kEstablished) {
+    write_due_ = false;
+    SC_TRY {
+      write_out(false);
+    }
+    SC_CATCH_ALL {
+      drop();  // no memory for the records: the connection is given up, as a failed send does
+    }
+  }
   return queue_.poll(with_events, [](const OutMessage &, bool) {});
 }
 

@@ -92,6 +92,7 @@ class ClientV2 {
   uint8_t server_key_[noise::kDhSize];
   uint32_t window_;
   bool request_due_ = true;    // the first request waits for the first poll
+  bool write_due_ = false;     // sent to since the last write
   uint64_t resume_count_ = 0;  // the count the resume request gave
   bool has_session_ = false;
   v2::SessionId id_;

@@ -5,6 +5,7 @@
 #ifndef SC_CORE_MESSAGE_QUEUE_H
 #define SC_CORE_MESSAGE_QUEUE_H
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
@@ -48,7 +49,9 @@ class RingQueue {
     count_ = kept;
     if (count_ == 0) release_if_large();
   }
-  void clear() { erase_if([](const T &) { return true; }); }
+  void clear() {
+    erase_if([](const T &) { return true; });
+  }
 
  private:
   // A burst (say, a timeout closing thousands of sockets) must not pin its
@@ -74,6 +77,10 @@ class RingQueue {
 // Byte buffers whose storage is kept for the next message.
 class BufferCache {
  public:
+  // The largest storage kept: a 64 KiB message, and room for version 2's
+  // record overhead around it.
+  static constexpr size_t kMaxKeptCapacity = 64 * 1024 + 4096;
+
   std::vector<uint8_t> take() {
     if (free_.empty()) return {};
     std::vector<uint8_t> b = std::move(free_.back());
@@ -88,9 +95,21 @@ class BufferCache {
 
  private:
   static constexpr size_t kMaxKept = 4;
-  static constexpr size_t kMaxKeptCapacity = 64 * 1024;
   std::vector<std::vector<uint8_t>> free_;
 };
+
+// Makes room for `extra` more bytes in a message buffer: doubling, as a vector
+// does, but never past what BufferCache keeps while the message would still
+// fit there, so that the storage serves the next message instead of being
+// freed with it.
+inline void grow_for(std::vector<uint8_t> &v, size_t extra) {
+  const size_t need = v.size() + extra;
+  if (need <= v.capacity()) return;
+  size_t want = std::max(need, 2 * v.capacity());
+  if (need <= BufferCache::kMaxKeptCapacity && want > BufferCache::kMaxKeptCapacity)
+    want = BufferCache::kMaxKeptCapacity;
+  v.reserve(want);
+}
 
 // Bytes for a socket, or the pool's request to close it.
 struct OutMessage {
@@ -128,7 +147,7 @@ class MessageQueue {
     int id = 0;  // kOut: the socket fd; kIn and kEvent: the session id
     bool close = false;
     const uint8_t *data = nullptr;  // nullptr when size is 0
-    size_t size = 0;  // kIn with size 0: the client's end of the connection
+    size_t size = 0;                // kIn with size 0: the client's end of the connection
     Event event;
   };
 
@@ -200,6 +219,7 @@ class MessageQueue {
     Polled m;
     while (!out_.empty() && !out_.front().close && out_.front().bytes.empty()) {
       dequeued(out_.front(), false);
+      buffers_.give(std::move(out_.front().bytes));  // its storage serves the next message
       out_.pop_front();
     }
     buffers_.give(std::move(current_));

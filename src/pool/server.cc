@@ -243,6 +243,9 @@ void Server::abandon_socket(int fd) {
 }
 
 Server::Message Server::poll(bool with_events) {
+#ifdef SC_WITH_V2
+  if (!pending_writes_.empty()) flush_v2_writes();
+#endif
   return queue_.poll(with_events, [this](const OutMessage &o, bool handed_out) {
     Socket *sock = sockets_.find(o.fd);
     if (sock && sock->queued_out > 0) --sock->queued_out;
@@ -546,7 +549,13 @@ void Server::detach(Session &s, int fd) {
   emit(e);
   // Version 2 checks the backlog only when more is sent while detached: a
   // session that loses its socket with a long backlog may still resume.
-  if (!s.v2) check_backlog(s);
+#ifdef SC_WITH_V2
+  if (s.v2) {
+    s.v2->streams.out.trim(true);  // a detached session keeps no spare storage
+    return;
+  }
+#endif
+  check_backlog(s);
 }
 
 // A detached session whose client misses bytes that are no longer held can
@@ -653,6 +662,11 @@ void Server::close_session(int id) {
     // CLOSE after the records already made, then the socket closes.
     Socket *sock = sockets_.find(s->fd);
     if (sock && sock->link) {
+      // What was sent since the last poll goes into records first.
+      if (s->v2->write_due) {
+        s->v2->write_due = false;
+        write_v2(*s, false);
+      }
       sock->link->close(s->v2->streams, 0);
       write_v2(*s, false);
       if (s->attached()) {
@@ -690,8 +704,10 @@ void Server::timeout() {
   // Unconfirmed sessions without a socket: the handshake timeout, from their
   // first socket.
   sessions_.for_each([&](const Session &s) {
-    if (s.v2 && !s.v2->confirmed && !s.attached() && now - s.v2->opened_ms > handshake_timeout_ms_)
-      expired.push_back(s.id);
+    if (!s.v2) return;
+    if (!s.v2->confirmed && !s.attached() && now - s.v2->opened_ms > handshake_timeout_ms_) expired.push_back(s.id);
+    // Sessions idle since the last sweep give their drained storage back.
+    s.v2->streams.out.trim();
   });
   for (int id : expired) free_session(id, Reason::kTimedOut);
   expired.clear();
@@ -720,9 +736,7 @@ class Server::HandshakeHostV2 final : public v2::ServerHandshakeHost {
   uint16_t server_id() override { return server_.server_id_; }
   uint32_t window() override { return server_.v2_window(); }
   bool accepting() override { return server_.accepts_v2(); }
-  bool busy() override {
-    return sock_.over_cap || server_.over_handshake_cap();
-  }
+  bool busy() override { return sock_.over_cap || server_.over_handshake_cap(); }
   Reason admit_new_session() override {
     if (server_.max_sessions_ == 0 && server_.max_bytes_ == 0) return Reason::kNone;
     return server_.make_room_for_session() ? Reason::kNone : Reason::kPoolFull;
@@ -824,6 +838,7 @@ class Server::LinkEventsV2 final : public v2::LinkEvents {
   LinkEventsV2(Server &server, Session &s, int fd) : server_(server), s_(s), fd_(fd) {}
   void data(const uint8_t *p, size_t n) override {
     std::vector<uint8_t> &dst = server_.queue_.input_for(s_.id);
+    grow_for(dst, n);
     dst.insert(dst.end(), p, p + n);
     server_.counters_.bytes_in += n;
   }
@@ -932,6 +947,7 @@ void Server::write_v2(Session &s, bool force_ack) {
   if (!s.attached()) return;
   Socket *sock = sockets_.find(s.fd);
   if (!sock || !sock->link || sock->kind == SocketKind::kClosing) return;
+  if (!sock->link->wants_write(s.v2->streams, force_ack)) return;
   if (!sock->link->write(s.v2->streams, out_buffer(s.fd), force_ack)) {
     const int fd = s.fd;
     close_socket(fd);
@@ -943,11 +959,39 @@ void Server::send_v2(Session &s, const uint8_t *data, size_t n) {
   s.v2->streams.out.append(data, n);
   counters_.bytes_held += n;
   counters_.bytes_out += n;
-  if (s.attached())
-    write_v2(s, false);
-  else
+  if (s.attached()) {
+    // Records are made when the application polls: what it sends between
+    // two polls travels in as few records as fit (one seal each).
+    if (!s.v2->write_due) {
+      pending_writes_.push_back(s.id);
+      s.v2->write_due = true;
+    }
+  } else {
     check_backlog(s);
+  }
   if (max_bytes_ > 0) evict_for_bytes(0);
+}
+
+void Server::flush_v2_writes() {
+  // Sessions may end during a write (the socket closes): ids are looked up.
+  for (size_t k = 0; k < pending_writes_.size(); ++k) {
+    Session *s = sessions_.find(pending_writes_[k]);
+    if (!s || !s->v2 || !s->v2->write_due) continue;
+    s->v2->write_due = false;
+    const int fd = s->fd;
+    SC_TRY {
+      write_v2(*s, false);
+    }
+    SC_CATCH_ALL {
+      // No memory for the records: that socket goes (with whatever part of
+      // a record was made), the session detaches and resends at its resume.
+      SC_TRY {
+        abandon_socket(fd);
+      }
+      SC_CATCH_ALL {}
+    }
+  }
+  pending_writes_.clear();
 }
 
 #endif  // SC_WITH_V2

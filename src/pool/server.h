@@ -37,8 +37,8 @@ class Server {
     uint64_t received = 0;
     int version = 1;
     // Version 2.
-    bool confirmed = true;  // false: answered, the client's first record not seen yet
-    uint64_t acked = 0;     // server->client bytes the client acknowledged
+    bool confirmed = true;                 // false: answered, the client's first record not seen yet
+    uint64_t acked = 0;                    // server->client bytes the client acknowledged
     uint8_t sid[v2::kSessionIdSize] = {};  // the session id, its server id first
   };
 
@@ -142,6 +142,8 @@ class Server {
   void confirm(Session &s);
   void write_v2(Session &s, bool force_ack);
   void send_v2(Session &s, const uint8_t *data, size_t n);
+  // Writes the records of the sessions sent to since the last poll.
+  void flush_v2_writes();
   uint32_t v2_window() const;
 #endif
   static int version_of(const Session &s) { return s.v2 ? 2 : 1; }
@@ -205,6 +207,7 @@ class Server {
   PoolCounters counters_;
 
   uint16_t server_id_ = 0;
+  std::vector<int> pending_writes_;  // version 2 sessions with data to put in records
   size_t unconfirmed_ = 0;           // version 2 sessions not yet confirmed
   size_t unconfirmed_detached_ = 0;  // ... of them without a socket
   bool accept_v1_ = true;

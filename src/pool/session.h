@@ -49,6 +49,7 @@ struct SessionV2 {
   v2::Streams streams;
   bool confirmed = false;
   uint64_t opened_ms = 0;  // when the pool learned of its first socket
+  bool write_due = false;  // sent to since the pool last wrote its records
 };
 #else
 struct SessionV2 {};  // never made without version 2
@@ -64,25 +65,25 @@ struct alignas(64) Session {
   uint64_t sent() const { return out.sent(); }
   bool attached() const { return fd >= 0; }
 
-  SendState out;               // server->client: ciphertext held for resending
+  SendState out;  // server->client: ciphertext held for resending
   int id;
-  int fd = -1;                 // -1: detached
-  int slot = 0;                // of its hot record in the session table
-  uint64_t secret;             // the DH shared secret, which auth codes prove
-  uint64_t received = 0;       // client->server bytes decrypted
+  int fd = -1;            // -1: detached
+  int slot = 0;           // of its hot record in the session table
+  uint64_t secret;        // the DH shared secret, which auth codes prove
+  uint64_t received = 0;  // client->server bytes decrypted
   uint64_t detached_at_ms = kNeverDetached;
   // Cold from here on.
-  uint64_t skip = 0;           // resent bytes on the new socket that were already received
+  uint64_t skip = 0;  // resent bytes on the new socket that were already received
   // Which detachment this is, in the session table's order; 0 while attached.
   uint64_t detach_serial = 0;
   // Version 1: fingerprints at positions first_boundary, +256, ...; the
   // session table keeps them and its index in step.
   uint64_t first_boundary = 0;
-  uint32_t fp_cipher;          // running fingerprints of the server->client stream
+  uint32_t fp_cipher;  // running fingerprints of the server->client stream
   uint32_t fp_plain;
   BoundaryRing boundaries;
-  StreamCipher encoder;        // server->client
-  StreamCipher decoder;        // client->server
+  StreamCipher encoder;  // server->client
+  StreamCipher decoder;  // client->server
   // Version 2 sessions only (the version 1 parts above then go unused).
   std::unique_ptr<SessionV2> v2;
 };

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "core/message_queue.h"
+
 namespace sc {
 namespace v2 {
 
@@ -23,6 +25,15 @@ bool Link::write(Streams &s, std::vector<uint8_t> &out, bool force_ack) {
   if (close_sent_) return true;
   bool need_ack = ack_first_out_ || (s.in.unacknowledged() > 0 && (force_ack || s.in.ack_due(s.peer_window)));
   size_t next_pong = 0;
+  {
+    // The whole output at once, so that the buffer grows once (if at all)
+    // and to its exact size: a kept buffer then serves the next message.
+    const uint64_t data = s.out.sendable();
+    const uint64_t frames = data + kAckSize + pongs_.size() * kPongSize + kPingSize + kCloseSize;
+    const uint64_t records = frames / kMaxDataPerFrame + 1;
+    const uint64_t overhead = records * (kRecordHeaderSize + noise::kTagSize + kDataHeaderSize);
+    grow_for(out, static_cast<size_t>(frames + overhead));
+  }
   while (need_ack || next_pong < pongs_.size() || ping_pending_ || s.out.sendable() > 0 || close_pending_) {
     writer_.begin(out);
     if (need_ack) {

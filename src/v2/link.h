@@ -69,6 +69,13 @@ class Link {
   // failed: the connection is unusable.
   bool write(Streams &s, std::vector<uint8_t> &out, bool force_ack);
 
+  // True if write() would put anything out: the caller then asks for an
+  // output buffer, and not otherwise.
+  bool wants_write(const Streams &s, bool force_ack) const {
+    if (close_sent_) return false;
+    return ack_first_out_ || (s.in.unacknowledged() > 0 && (force_ack || s.in.ack_due(s.peer_window))) ||
+           !pongs_.empty() || ping_pending_ || s.out.sendable() > 0 || close_pending_;
+  }
   // Queues a PING (sent by the next write).
   void ping(uint64_t token) {
     ping_token_ = token;

@@ -44,6 +44,7 @@ class Outbound {
   // The application's bytes join the stream.
   void append(const uint8_t *p, size_t n) {
     if (n == 0) return;
+    active_ = true;
     reserve(static_cast<size_t>(held()) + n);
     size_t at = index(written_);
     const size_t first = std::min(n, cap_ - at);
@@ -79,8 +80,16 @@ class Outbound {
     head_ = cap_ ? (head_ + static_cast<size_t>(freed)) & (cap_ - 1) : 0;
     acked_ = count;
     if (next_ < acked_) next_ = acked_;
-    if (held() == 0 && cap_ > kKeptWhenEmpty) release();
     return true;
+  }
+
+  // Gives a drained buffer larger than kKeptWhenEmpty back, unless the
+  // application appended since the last call (or `now`): a stream that keeps
+  // flowing keeps its storage (no allocation per message), an idle one
+  // shrinks. The pool calls it from its timeout sweep and at a detach.
+  void trim(bool now = false) {
+    if ((now || !active_) && held() == 0 && cap_ > kKeptWhenEmpty) release();
+    active_ = false;
   }
 
   // A new connection: the peer has the stream up to `peer_received`, which
@@ -122,8 +131,9 @@ class Outbound {
   uint32_t window_;
   uint64_t acked_ = 0, next_ = 0, sent_ = 0, written_ = 0;
   std::unique_ptr<uint8_t[]> buf_;
-  size_t cap_ = 0;   // a power of two, or 0
-  size_t head_ = 0;  // where offset acked_ sits
+  size_t cap_ = 0;       // a power of two, or 0
+  size_t head_ = 0;      // where offset acked_ sits
+  bool active_ = false;  // appended to since the last trim()
 };
 
 struct Inbound {
