@@ -101,8 +101,9 @@ void Client::receive(const uint8_t *data, size_t n) {
 void Client::on_new_reply() {
   const v1::NewReply reply = hs_.new_reply();
   secret_ = hs_.shared_secret(reply);
+  // Both directions start from the same keyed state: built once, copied.
   encoder_ = StreamCipher(secret_);
-  decoder_ = StreamCipher(secret_);
+  decoder_ = encoder_;
   fp_running_ = fp_boundary_ = decoder_.initial_fingerprint();
   out_.reset(window_);
   received_ = 0;

@@ -58,7 +58,7 @@ struct SessionV2 {};  // never made without version 2
 // The fields a resume and the data path read come first.
 struct alignas(64) Session {
   Session(int id_, uint64_t secret_, size_t window)
-      : out(window), id(id_), secret(secret_), encoder(secret_), decoder(secret_) {
+      : out(window), id(id_), secret(secret_), encoder(secret_), decoder(encoder) {  // one keying, copied
     fp_cipher = fp_plain = encoder.initial_fingerprint();
   }
 

@@ -12,9 +12,14 @@ uint32_t fingerprint_update(uint32_t f, const uint8_t *data, size_t n) {
 StreamCipher::StreamCipher(uint64_t key) {
   const uint64_t k = hash64(key, 0);
   initial_fingerprint_ = static_cast<uint32_t>(k ^ (k >> 32));
-  for (unsigned n = 0; n < 256; ++n) {
-    const uint8_t key_byte = static_cast<uint8_t>(k >> (8 * (n % 8)));
-    s_[n] = static_cast<uint8_t>(n + key_byte);
+  // s[n] = n + byte (n mod 8) of k, mod 256: eight bytes at a time, each
+  // block the bytes 8b .. 8b+7 plus the key bytes, added bytewise without
+  // carries between bytes (the low seven bits add, the top bits xor in).
+  constexpr uint64_t kLow = 0x7f7f7f7f7f7f7f7full, kHigh = 0x8080808080808080ull;
+  uint64_t index = 0x0706050403020100ull;  // bytes n = 0 .. 7, little-endian
+  for (unsigned b = 0; b < 256 / 8; ++b, index += 0x0808080808080808ull) {
+    const uint64_t sum = ((index & kLow) + (k & kLow)) ^ ((index ^ k) & kHigh);
+    for (unsigned m = 0; m < 8; ++m) s_[8 * b + m] = static_cast<uint8_t>(sum >> (8 * m));
   }
 }
 

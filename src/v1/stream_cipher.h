@@ -17,7 +17,8 @@ uint32_t fingerprint_update(uint32_t f, const uint8_t *data, size_t n);
 
 class StreamCipher {
  public:
-  StreamCipher() : StreamCipher(0) {}
+  // Unkeyed (all zero): a placeholder until a key is known, costing no hash.
+  StreamCipher() = default;
   explicit StreamCipher(uint64_t key);
 
   // The fingerprint of an empty stream under this key.
@@ -32,7 +33,7 @@ class StreamCipher {
   template <bool kTrackIn, bool kTrackOut>
   void apply_impl(const uint8_t *in, uint8_t *out, size_t n, uint32_t *fp_in, uint32_t *fp_out);
 
-  uint8_t s_[256];
+  uint8_t s_[256] = {};
   uint8_t i_ = 0;
   uint8_t j_ = 0;
   uint32_t initial_fingerprint_ = 0;
