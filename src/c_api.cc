@@ -627,16 +627,7 @@ extern "C" SC_EXPORT int sc_pool_enable_events(struct connection_pool *cp, int e
   return SC_OK;
 }
 
-extern "C" SC_EXPORT int sc_pool_poll(struct connection_pool *cp, struct pool_message *m,
-                                      struct sc_pool_event *ev) noexcept {
-  if (!cp || !m || !ev) return SC_ERR_INVALID_ARGUMENT;
-  SC_TRY {
-    return pool_poll(cp, m, ev, kPoolEventFirstSize);
-  } SC_CATCH_ALL {
-    return POOL_EMPTY;
-  }
-}
-
+// The legacy-size polls are the sized ones with the structs' first size.
 extern "C" SC_EXPORT int sc_pool_poll_sized(struct connection_pool *cp, struct pool_message *m,
                                             struct sc_pool_event *ev, size_t ev_size) noexcept {
   if (!cp || !m || !ev) return SC_ERR_INVALID_ARGUMENT;
@@ -647,20 +638,15 @@ extern "C" SC_EXPORT int sc_pool_poll_sized(struct connection_pool *cp, struct p
   }
 }
 
+extern "C" SC_EXPORT int sc_pool_poll(struct connection_pool *cp, struct pool_message *m,
+                                      struct sc_pool_event *ev) noexcept {
+  return sc_pool_poll_sized(cp, m, ev, kPoolEventFirstSize);
+}
+
 extern "C" SC_EXPORT int sc_client_enable_events(struct connection *c, int enable) noexcept {
   if (!c) return SC_ERR_INVALID_ARGUMENT;
   on_client(c, [&](auto &client) { client.enable_events(enable != 0); });
   return SC_OK;
-}
-
-extern "C" SC_EXPORT int sc_client_poll(struct connection *c, struct connection_message *m,
-                                        struct sc_client_event *ev) noexcept {
-  if (!c || !m || !ev) return SC_ERR_INVALID_ARGUMENT;
-  SC_TRY {
-    return client_poll(c, m, ev, kClientEventFirstSize);
-  } SC_CATCH_ALL {
-    return MESSAGE_EMPTY;
-  }
 }
 
 extern "C" SC_EXPORT int sc_client_poll_sized(struct connection *c, struct connection_message *m,
@@ -671,6 +657,11 @@ extern "C" SC_EXPORT int sc_client_poll_sized(struct connection *c, struct conne
   } SC_CATCH_ALL {
     return MESSAGE_EMPTY;
   }
+}
+
+extern "C" SC_EXPORT int sc_client_poll(struct connection *c, struct connection_message *m,
+                                        struct sc_client_event *ev) noexcept {
+  return sc_client_poll_sized(c, m, ev, kClientEventFirstSize);
 }
 
 extern "C" SC_EXPORT int sc_pool_get_stats(struct connection_pool *cp, struct sc_pool_stats *st, size_t size) noexcept {

@@ -662,11 +662,7 @@ void Server::close_session(int id) {
     // CLOSE after the records already made, then the socket closes.
     Socket *sock = sockets_.find(s->fd);
     if (sock && sock->link) {
-      // What was sent since the last poll goes into records first.
-      if (s->v2->write_due) {
-        s->v2->write_due = false;
-        write_v2(*s, false);
-      }
+      write_due_v2(*s);  // what was sent since the last poll goes into records first
       sock->link->close(s->v2->streams, 0);
       write_v2(*s, false);
       if (s->attached()) {
@@ -972,15 +968,20 @@ void Server::send_v2(Session &s, const uint8_t *data, size_t n) {
   if (max_bytes_ > 0) evict_for_bytes(0);
 }
 
+void Server::write_due_v2(Session &s) {
+  if (!s.v2->write_due) return;
+  s.v2->write_due = false;
+  write_v2(s, false);
+}
+
 void Server::flush_v2_writes() {
   // Sessions may end during a write (the socket closes): ids are looked up.
   for (size_t k = 0; k < pending_writes_.size(); ++k) {
     Session *s = sessions_.find(pending_writes_[k]);
-    if (!s || !s->v2 || !s->v2->write_due) continue;
-    s->v2->write_due = false;
+    if (!s || !s->v2) continue;
     const int fd = s->fd;
     SC_TRY {
-      write_v2(*s, false);
+      write_due_v2(*s);
     }
     SC_CATCH_ALL {
       // No memory for the records: that socket goes (with whatever part of

@@ -142,8 +142,9 @@ class Server {
   void confirm(Session &s);
   void write_v2(Session &s, bool force_ack);
   void send_v2(Session &s, const uint8_t *data, size_t n);
-  // Writes the records of the sessions sent to since the last poll.
+  // Writes the records of the sessions sent to since the last poll; of one.
   void flush_v2_writes();
+  void write_due_v2(Session &s);
   uint32_t v2_window() const;
 #endif
   static int version_of(const Session &s) { return s.v2 ? 2 : 1; }
