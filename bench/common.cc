@@ -10,7 +10,7 @@
 #include <new>
 #include <vector>
 
-#include "v1/stream_cipher.h"
+#include "yardstick_v1.h"
 #ifdef SC_WITH_V2
 #include "crypto/primitives.h"
 #endif
@@ -145,7 +145,7 @@ namespace {
 double g_cipher_ceiling = 0;
 
 double calibrate_cipher() {
-  sc::StreamCipher cipher(0x0123456789abcdefull);
+  YardstickCipher cipher(0x0123456789abcdefull);
   std::vector<uint8_t> buf(4096, 0x5a);
   uint32_t fp = cipher.initial_fingerprint();
   uint64_t bytes = 0;
@@ -153,7 +153,7 @@ double calibrate_cipher() {
   double t1 = t0;
   while (t1 - t0 < 0.05) {
     for (int k = 0; k < 64; ++k) {
-      cipher.apply(buf.data(), buf.data(), buf.size(), nullptr, &fp);
+      cipher.pass(buf.data(), buf.data(), buf.size(), &fp);
       bytes += buf.size();
     }
     t1 = thread_cpu_seconds();

@@ -46,9 +46,9 @@ void use_system_random();
 // divides rates by (it reports CPU time unless told otherwise).
 double thread_cpu_seconds();
 
-// Bytes per second of one pass of the stream cipher with one fingerprint: the
-// last value measured by the cipher benchmark in this run, or a short
-// calibration when that benchmark did not run (e.g. filtered out).
+// Bytes per second of one pass of the yardstick cipher (yardstick_v1.h) with
+// one fingerprint: the last value measured by its benchmark in this run, or a
+// short calibration when that benchmark did not run (e.g. filtered out).
 double cipher_ceiling();
 void set_cipher_ceiling(double bytes_per_second);
 

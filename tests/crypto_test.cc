@@ -2,6 +2,7 @@
 // reference implementation (tests/data/legacy_primitives.json).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -132,6 +133,58 @@ TEST(StreamCipher, MatchesReferenceVectors) {
           << "case " << k << " at " << upto;
     }
   }
+}
+
+// The fingerprint by its definition, one byte at a time.
+uint32_t fingerprint_by_definition(uint32_t f, const uint8_t *data, size_t n) {
+  for (size_t k = 0; k < n; ++k) f = ((f << 4) | (f >> 28)) ^ data[k];
+  return f;
+}
+
+TEST(Fingerprint, AnyLengthAndAlignmentMatchesTheDefinition) {
+  std::vector<uint8_t> data(600);
+  uint64_t x = 0x9e3779b97f4a7c15ull;
+  for (auto &b : data) {
+    x = x * 6364136223846793005ull + 1442695040888963407ull;
+    b = static_cast<uint8_t>(x >> 56);
+  }
+  for (size_t start = 0; start < 16; ++start) {
+    for (size_t n = 0; n + start <= 300; ++n) {
+      const uint32_t f0 = 0x12345678u + static_cast<uint32_t>(n);
+      ASSERT_EQ(sc::fingerprint_update(f0, data.data() + start, n),
+                fingerprint_by_definition(f0, data.data() + start, n))
+          << "start " << start << " length " << n;
+    }
+  }
+  // Runs of any sizes chain like one run.
+  uint32_t chained = 7, whole = fingerprint_by_definition(7, data.data(), data.size());
+  for (size_t at = 0; at < data.size();) {
+    const size_t n = std::min<size_t>(data.size() - at, 1 + (at * 5) % 37);
+    chained = sc::fingerprint_update(chained, data.data() + at, n);
+    at += n;
+  }
+  EXPECT_EQ(chained, whole);
+}
+
+TEST(StreamCipher, FingerprintsInPlaceAndApartTrackBothForms) {
+  std::vector<uint8_t> plain(777);
+  for (size_t k = 0; k < plain.size(); ++k) plain[k] = static_cast<uint8_t>(k * 31 + 5);
+  sc::StreamCipher a(99), b(99);
+  std::vector<uint8_t> cipher(plain.size());
+  uint32_t fa_in = 1, fa_out = 2;
+  // Odd piece sizes, so that word and byte paths meet at every offset.
+  for (size_t at = 0; at < plain.size();) {
+    const size_t n = std::min<size_t>(plain.size() - at, 1 + (at * 3) % 29);
+    a.apply(plain.data() + at, cipher.data() + at, n, &fa_in, &fa_out);
+    at += n;
+  }
+  EXPECT_EQ(fa_in, fingerprint_by_definition(1, plain.data(), plain.size()));
+  EXPECT_EQ(fa_out, fingerprint_by_definition(2, cipher.data(), cipher.size()));
+  std::vector<uint8_t> buf = plain;
+  uint32_t fb_in = 1;
+  b.apply(buf.data(), buf.data(), buf.size(), &fb_in, nullptr);  // in place: the input's fingerprint
+  EXPECT_EQ(fb_in, fa_in);
+  EXPECT_EQ(buf, cipher);
 }
 
 TEST(StreamCipher, InPlaceAndSplitEqualWhole) {

@@ -1,11 +1,63 @@
 #include "v1/stream_cipher.h"
 
+#include <cstring>
+
 #include "v1/hash64.h"
 
 namespace sc {
+namespace {
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+constexpr bool kLittleEndian = true;
+#else
+constexpr bool kLittleEndian = false;
+#endif
+
+inline uint64_t load64(const uint8_t *p) {
+  uint64_t v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+inline void store64(uint8_t *p, uint64_t v) { std::memcpy(p, &v, sizeof v); }
+
+inline uint64_t byte_swap64(uint64_t v) {
+  v = ((v & 0x00ff00ff00ff00ffull) << 8) | ((v >> 8) & 0x00ff00ff00ff00ffull);
+  v = ((v & 0x0000ffff0000ffffull) << 16) | ((v >> 16) & 0x0000ffff0000ffffull);
+  return (v << 32) | (v >> 32);
+}
+
+// The low byte of each 16-bit lane, packed into 32 bits (lane m to byte m).
+inline uint32_t pack_even_bytes(uint64_t v) {
+  v &= 0x00ff00ff00ff00ffull;
+  v = (v | (v >> 8)) & 0x0000ffff0000ffffull;
+  return static_cast<uint32_t>(v | (v >> 16));
+}
+
+inline uint32_t rotl32(uint32_t v, unsigned r) { return (v << r) | (v >> (32 - r)); }
+
+// What eight bytes, loaded little-endian as `word`, add to a fingerprint.
+// Each step rotates by 4 bits, so eight steps rotate by 32: a whole turn.
+// The byte k of eight (first k = 0) thus ends up rotated by 4 * (7 - k)
+// whatever came before, and the fingerprint of a run of words is the old one
+// xor this of the words' xor (it is linear). With the bytes reversed, the odd
+// ones k = 7, 5, 3, 1 sit in the low bytes of the 16-bit lanes and go to
+// bits 0, 8, 16, 24; the even ones k = 6, 4, 2, 0 go to bits 4, 12, 20, 28.
+inline uint32_t fold_word(uint64_t word) {
+  const uint64_t reversed = byte_swap64(word);
+  return pack_even_bytes(reversed) ^ rotl32(pack_even_bytes(reversed >> 8), 4);
+}
+
+}  // namespace
 
 uint32_t fingerprint_update(uint32_t f, const uint8_t *data, size_t n) {
-  for (size_t k = 0; k < n; ++k) f = fingerprint_step(f, data[k]);
+  size_t k = 0;
+  if (kLittleEndian && n >= 8) {
+    uint64_t acc = 0;
+    for (; k + 8 <= n; k += 8) acc ^= load64(data + k);
+    f ^= fold_word(acc);
+  }
+  for (; k < n; ++k) f = fingerprint_step(f, data[k]);
   return f;
 }
 
@@ -23,42 +75,43 @@ StreamCipher::StreamCipher(uint64_t key) {
   }
 }
 
-template <bool kTrackIn, bool kTrackOut>
-void StreamCipher::apply_impl(const uint8_t *in, uint8_t *out, size_t n, uint32_t *fp_in,
-                              uint32_t *fp_out) {
+void StreamCipher::apply(const uint8_t *in, uint8_t *out, size_t n, uint32_t *fp_in, uint32_t *fp_out) {
+  // The fingerprints are taken apart from the cipher: a fold of whole words
+  // costs far less than a step per byte inside its loop.
+  if (fp_in) *fp_in = fingerprint_update(*fp_in, in, n);
   uint8_t i = i_;
   uint8_t j = j_;
-  uint32_t f_in = kTrackIn ? *fp_in : 0;
-  uint32_t f_out = kTrackOut ? *fp_out : 0;
-  for (size_t k = 0; k < n; ++k) {
+  uint8_t *const s = s_;
+  // One keystream byte: the state's next swap and the byte it selects.
+  auto next = [s, &i, &j]() -> uint8_t {
     i = static_cast<uint8_t>(i + 1);
-    const uint8_t si = s_[i];
+    const uint8_t si = s[i];
     j = static_cast<uint8_t>(j + si);
-    const uint8_t sj = s_[j];
-    s_[i] = sj;
-    s_[j] = si;
-    const uint8_t c = in[k];
-    const uint8_t o = static_cast<uint8_t>(c ^ s_[static_cast<uint8_t>(si + sj)]);
-    out[k] = o;
-    if (kTrackIn) f_in = fingerprint_step(f_in, c);
-    if (kTrackOut) f_out = fingerprint_step(f_out, o);
+    const uint8_t sj = s[j];
+    s[i] = sj;
+    s[j] = si;
+    return s[static_cast<uint8_t>(si + sj)];
+  };
+  size_t k = 0;
+  if (kLittleEndian) {
+    // Eight keystream bytes into one word, xored over eight input bytes at
+    // once: unrolled, the swaps of consecutive bytes overlap in the CPU.
+    for (; k + 8 <= n; k += 8) {
+      uint64_t ks = next();
+      ks |= static_cast<uint64_t>(next()) << 8;
+      ks |= static_cast<uint64_t>(next()) << 16;
+      ks |= static_cast<uint64_t>(next()) << 24;
+      ks |= static_cast<uint64_t>(next()) << 32;
+      ks |= static_cast<uint64_t>(next()) << 40;
+      ks |= static_cast<uint64_t>(next()) << 48;
+      ks |= static_cast<uint64_t>(next()) << 56;
+      store64(out + k, load64(in + k) ^ ks);
+    }
   }
+  for (; k < n; ++k) out[k] = static_cast<uint8_t>(in[k] ^ next());
   i_ = i;
   j_ = j;
-  if (kTrackIn) *fp_in = f_in;
-  if (kTrackOut) *fp_out = f_out;
-}
-
-void StreamCipher::apply(const uint8_t *in, uint8_t *out, size_t n, uint32_t *fp_in,
-                         uint32_t *fp_out) {
-  if (fp_in && fp_out)
-    apply_impl<true, true>(in, out, n, fp_in, fp_out);
-  else if (fp_in)
-    apply_impl<true, false>(in, out, n, fp_in, fp_out);
-  else if (fp_out)
-    apply_impl<false, true>(in, out, n, fp_in, fp_out);
-  else
-    apply_impl<false, false>(in, out, n, fp_in, fp_out);
+  if (fp_out) *fp_out = fingerprint_update(*fp_out, out, n);
 }
 
 }  // namespace sc

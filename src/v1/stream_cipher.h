@@ -26,12 +26,11 @@ class StreamCipher {
 
   // XORs the keystream over `in` into `out` (they may be the same buffer).
   // When given, *fp_in runs over the input bytes and *fp_out over the output.
+  // With the same buffer for both, *fp_in is taken before it is overwritten.
   void apply(const uint8_t *in, uint8_t *out, size_t n, uint32_t *fp_in = nullptr,
              uint32_t *fp_out = nullptr);
 
  private:
-  template <bool kTrackIn, bool kTrackOut>
-  void apply_impl(const uint8_t *in, uint8_t *out, size_t n, uint32_t *fp_in, uint32_t *fp_out);
 
   uint8_t s_[256] = {};
   uint8_t i_ = 0;
