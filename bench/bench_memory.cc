@@ -68,8 +68,7 @@ enum class SessionShape { kIdleAttached, kIdleDetached, kFullWindow, kSentOneMiB
 //   a full window for resending (version 1);
 //   sent 1 MiB: 1 MiB server -> client, all of it acknowledged (version 2).
 // `version` 2: the pool has a key and the clients speak version 2.
-void BM_MemorySession(benchmark::State &state, SessionShape shape, int version) {
-  const size_t count = shape == SessionShape::kFullWindow ? 64 : shape == SessionShape::kSentOneMiB ? 256 : 4096;
+void BM_MemorySession(benchmark::State &state, SessionShape shape, int version, size_t count) {
   use_fixed_random(11);
   for (auto _ : state) {
     connection_pool *cp = cp_new();
@@ -129,26 +128,30 @@ void BM_MemorySession(benchmark::State &state, SessionShape shape, int version) 
 void register_memory_benchmarks() {
   benchmark::RegisterBenchmark("BM_MemoryPoolNew", BM_MemoryPoolNew)->Iterations(1)->Repetitions(1);
   benchmark::RegisterBenchmark("BM_MemoryClientOpen", BM_MemoryClientOpen)->Iterations(1)->Repetitions(1);
-  benchmark::RegisterBenchmark("BM_MemorySessionIdleAttached", BM_MemorySession, SessionShape::kIdleAttached, 1)
-      ->Iterations(1)
-      ->Repetitions(1);
-  benchmark::RegisterBenchmark("BM_MemorySessionIdleDetached", BM_MemorySession, SessionShape::kIdleDetached, 1)
-      ->Iterations(1)
-      ->Repetitions(1);
-  benchmark::RegisterBenchmark("BM_MemorySessionFullWindow", BM_MemorySession, SessionShape::kFullWindow, 1)
-      ->Iterations(1)
-      ->Repetitions(1);
+  struct Shape {
+    const char *name;
+    SessionShape shape;
+    int version;
+    size_t count;
+  };
+  // 10,000 sessions of each kind; a full window also with few sessions, where
+  // the pool's tables are small.
+  const Shape shapes[] = {
+      {"BM_MemorySessionIdleAttached", SessionShape::kIdleAttached, 1, 10000},
+      {"BM_MemorySessionIdleDetached", SessionShape::kIdleDetached, 1, 10000},
+      {"BM_MemorySessionFullWindow", SessionShape::kFullWindow, 1, 64},
+      {"BM_MemorySessionFullWindow10k", SessionShape::kFullWindow, 1, 10000},
 #ifdef SC_WITH_V2
-  benchmark::RegisterBenchmark("BM_V2MemorySessionIdleAttached", BM_MemorySession, SessionShape::kIdleAttached, 2)
-      ->Iterations(1)
-      ->Repetitions(1);
-  benchmark::RegisterBenchmark("BM_V2MemorySessionIdleDetached", BM_MemorySession, SessionShape::kIdleDetached, 2)
-      ->Iterations(1)
-      ->Repetitions(1);
-  benchmark::RegisterBenchmark("BM_V2MemorySessionSentOneMiB", BM_MemorySession, SessionShape::kSentOneMiB, 2)
-      ->Iterations(1)
-      ->Repetitions(1);
+      {"BM_V2MemorySessionIdleAttached", SessionShape::kIdleAttached, 2, 10000},
+      {"BM_V2MemorySessionIdleDetached", SessionShape::kIdleDetached, 2, 10000},
+      {"BM_V2MemorySessionSentOneMiB", SessionShape::kSentOneMiB, 2, 256},
+      {"BM_V2MemorySessionSentOneMiB10k", SessionShape::kSentOneMiB, 2, 10000},
 #endif
+  };
+  for (const Shape &sh : shapes)
+    benchmark::RegisterBenchmark(sh.name, BM_MemorySession, sh.shape, sh.version, sh.count)
+        ->Iterations(1)
+        ->Repetitions(1);
 }
 
 }  // namespace bench

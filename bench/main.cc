@@ -36,6 +36,7 @@ int main(int argc, char **argv) {
   bench::register_cipher_benchmarks();
   bench::register_stream_benchmarks();
   bench::register_handshake_benchmarks();
+  bench::register_scale_benchmarks();
 
   benchmark::AddCustomContext("sc_version", sc_version());
   benchmark::AddCustomContext("cpu_model", cpu_model());

@@ -36,7 +36,7 @@ uint32_t clamp_window(size_t w) {
 }  // namespace
 
 ClientV2::ClientV2(const uint8_t *server_key, size_t window)
-    : window_(clamp_window(window)), streams_(clamp_window(window), 0) {
+    : window_(clamp_window(window)), streams_(clamp_window(window), 0, &stream_storage_) {
   std::memcpy(server_key_, server_key, sizeof server_key_);
 }
 
@@ -96,7 +96,6 @@ void ClientV2::request() {
 
 void ClientV2::handshake() {
   if (state_ == State::kDead) return;
-  streams_.out.trim();  // storage drained since the last reconnect goes back
   queue_.drop_output();
   request();
 }

@@ -97,6 +97,7 @@ class ClientV2 {
   bool has_session_ = false;
   v2::SessionId id_;
   uint8_t secret_[v2::kResumeSecretSize] = {};
+  v2::StorageCache stream_storage_;  // before the streams that use it
   v2::Streams streams_;
   std::unique_ptr<noise::HandshakeState> hs_;
   std::unique_ptr<v2::Link> link_;

@@ -40,8 +40,11 @@ void cleanse(void *p, size_t n);
 bool equal(const uint8_t *a, const uint8_t *b, size_t n);
 
 // ChaCha20-Poly1305 (RFC 8439) under one key, with the protocol's nonce: 32
-// zero bits, then the 64-bit counter little-endian. Holds the library's
-// context, set up once, so that a record costs no allocation.
+// zero bits, then the 64-bit counter little-endian. Holds only the key: each
+// record keys one library context per thread, made on the thread's first
+// record and kept until the thread ends (ChaCha20 has no key schedule, so
+// keying costs a copy), so that a record costs no allocation and a session
+// does not carry a context of its own (over a kilobyte each).
 class Aead {
  public:
   Aead() = default;
@@ -65,7 +68,6 @@ class Aead {
  private:
   bool crypt(bool seal, uint64_t nonce, const uint8_t *ad, size_t ad_len, const uint8_t *in, size_t n, uint8_t *out);
 
-  void *ctx_ = nullptr;  // EVP_CIPHER_CTX
   uint8_t key_[kKeySize] = {};
   bool has_key_ = false;
 };

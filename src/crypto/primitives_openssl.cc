@@ -113,38 +113,68 @@ bool equal(const uint8_t *a, const uint8_t *b, size_t n) { return CRYPTO_memcmp(
 
 // ---------------------------------------------------------------- Aead
 
+namespace {
+
+// The thread's one AEAD context, and which key it holds.
+class ThreadContext {
+ public:
+  ~ThreadContext() { EVP_CIPHER_CTX_free(ctx_); }  // wipes the key it holds
+
+  // The context keyed with `key` (its holder `owner`) and `iv`, or null.
+  EVP_CIPHER_CTX *start(const void *owner, const uint8_t *key, const uint8_t *iv, bool sealing) {
+    const EVP_CIPHER *cipher = nullptr;
+    if (!ctx_) {
+      cipher = aead_cipher();
+      if (!cipher || !(ctx_ = EVP_CIPHER_CTX_new())) return nullptr;
+    }
+    // The key only when it changes: a stream's records in a row rekey nothing.
+    const uint8_t *k = owner == owner_ ? nullptr : key;
+    owner_ = nullptr;
+    if (EVP_CipherInit_ex2(ctx_, cipher, k, iv, sealing ? 1 : 0, nullptr) != 1) return nullptr;
+    owner_ = owner;
+    return ctx_;
+  }
+
+  // `owner`'s key is going away: none of it stays in the context.
+  void forget(const void *owner) {
+    if (owner_ != owner || !ctx_) return;
+    const uint8_t zero[kKeySize] = {};
+    EVP_CipherInit_ex2(ctx_, nullptr, zero, nullptr, 1, nullptr);
+    owner_ = nullptr;
+  }
+
+ private:
+  EVP_CIPHER_CTX *ctx_ = nullptr;
+  const void *owner_ = nullptr;  // whose key it holds, if any
+};
+
+thread_local ThreadContext t_context;
+
+}  // namespace
+
 Aead::~Aead() { clear(); }
 
 void Aead::clear() {
-  // Freeing the context wipes the key it holds.
-  EVP_CIPHER_CTX_free(static_cast<EVP_CIPHER_CTX *>(ctx_));
-  ctx_ = nullptr;
+  if (has_key_) t_context.forget(this);
+  cleanse(key_, sizeof key_);
   has_key_ = false;
 }
 
 bool Aead::set_key(const uint8_t key[kKeySize]) {
   clear();
-  const EVP_CIPHER *cipher = aead_cipher();
-  EVP_CIPHER_CTX *ctx = cipher ? EVP_CIPHER_CTX_new() : nullptr;
-  if (!ctx) return false;
-  const uint8_t zero_iv[kNonceSize] = {};
-  if (EVP_CipherInit_ex2(ctx, cipher, key, zero_iv, 1, nullptr) != 1) {
-    EVP_CIPHER_CTX_free(ctx);
-    return false;
-  }
-  ctx_ = ctx;
+  if (!aead_cipher()) return false;
+  std::memcpy(key_, key, kKeySize);
   has_key_ = true;
   return true;
 }
 
 bool Aead::crypt(bool sealing, uint64_t nonce, const uint8_t *ad, size_t ad_len, const uint8_t *in, size_t n,
                  uint8_t *out) {
-  auto *ctx = static_cast<EVP_CIPHER_CTX *>(ctx_);
-  if (!ctx || n > INT_MAX || ad_len > INT_MAX) return false;
+  if (!has_key_ || n > INT_MAX || ad_len > INT_MAX) return false;
   uint8_t iv[kNonceSize] = {};
   for (int i = 0; i < 8; ++i) iv[4 + i] = static_cast<uint8_t>(nonce >> (8 * i));
-  // The key stays in the context; a new nonce restarts the AEAD state.
-  if (EVP_CipherInit_ex2(ctx, nullptr, nullptr, iv, sealing ? 1 : 0, nullptr) != 1) return false;
+  EVP_CIPHER_CTX *ctx = t_context.start(this, key_, iv, sealing);
+  if (!ctx) return false;
   uint8_t tag[kTagSize];
   if (!sealing) {
     std::memcpy(tag, in + n, kTagSize);  // before the plaintext may overwrite anything

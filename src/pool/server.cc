@@ -550,10 +550,7 @@ void Server::detach(Session &s, int fd) {
   // Version 2 checks the backlog only when more is sent while detached: a
   // session that loses its socket with a long backlog may still resume.
 #ifdef SC_WITH_V2
-  if (s.v2) {
-    s.v2->streams.out.trim(true);  // a detached session keeps no spare storage
-    return;
-  }
+  if (s.v2) return;
 #endif
   check_backlog(s);
 }
@@ -702,8 +699,6 @@ void Server::timeout() {
   sessions_.for_each([&](const Session &s) {
     if (!s.v2) return;
     if (!s.v2->confirmed && !s.attached() && now - s.v2->opened_ms > handshake_timeout_ms_) expired.push_back(s.id);
-    // Sessions idle since the last sweep give their drained storage back.
-    s.v2->streams.out.trim();
   });
   for (int id : expired) free_session(id, Reason::kTimedOut);
   expired.clear();
@@ -779,7 +774,7 @@ void Server::feed_v2_handshake(int fd, Socket &sock, const uint8_t *data, size_t
 void Server::open_session_v2(int fd, Socket &sock) {
   const int id = sessions_.allocate_id();
   Session &s = sessions_.add_unindexed(id);
-  s.v2.reset(new SessionV2(v2_window(), sock.hs2->client_window()));
+  s.v2.reset(new SessionV2(v2_window(), sock.hs2->client_window(), &stream_storage_));
   s.v2->sid = sock.hs2->session_id();
   std::memcpy(s.v2->secret, sock.hs2->resume_secret(), sizeof s.v2->secret);
   s.v2->opened_ms = sock.started_ms;

@@ -192,6 +192,11 @@ class Server {
   void mark_stream_end(const Session &s);
   void emit(const PoolEvent &e);
 
+#ifdef SC_WITH_V2
+  // Storage of the version 2 sessions' outgoing streams between drains
+  // (before the sessions, which may give theirs back as they go).
+  v2::StorageCache stream_storage_;
+#endif
   SessionTable sessions_;
   SocketTable sockets_;
   MessageQueue<PoolEvent> queue_;

@@ -39,7 +39,7 @@ using BoundaryRing = RingQueue<Boundary, 2>;
 // fingerprints: its id and resume secret, its two streams, and whether the
 // client's first record confirmed it yet.
 struct SessionV2 {
-  SessionV2(uint32_t window, uint32_t peer_window) : streams(window, peer_window) {}
+  SessionV2(uint32_t window, uint32_t peer_window, v2::StorageCache *cache) : streams(window, peer_window, cache) {}
   ~SessionV2() { crypto::cleanse(secret, sizeof secret); }
   SessionV2(const SessionV2 &) = delete;
   SessionV2 &operator=(const SessionV2 &) = delete;

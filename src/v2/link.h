@@ -21,7 +21,8 @@ namespace v2 {
 
 // A session's two streams and its peer's window, which outlive connections.
 struct Streams {
-  Streams(uint32_t window, uint32_t peer_window_) : out(window), peer_window(peer_window_) {}
+  Streams(uint32_t window, uint32_t peer_window_, StorageCache *cache = nullptr)
+      : out(window, cache), peer_window(peer_window_) {}
   Outbound out;
   Inbound in;
   uint32_t peer_window;

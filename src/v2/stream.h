@@ -26,9 +26,63 @@
 namespace sc {
 namespace v2 {
 
+// Storage that drained streams give back and growing ones take, shared by the
+// streams of one pool (or of one client): a stream that keeps flowing takes
+// back the storage it gave at its last drain, without allocating, and a
+// stream with nothing unacknowledged keeps none. Holds a few buffers, at most
+// kMaxBytes in all; giving and taking never allocate.
+class StorageCache {
+ public:
+  static constexpr size_t kMaxBytes = size_t{1} << 20;
+
+  StorageCache() = default;
+  StorageCache(const StorageCache &) = delete;
+  StorageCache &operator=(const StorageCache &) = delete;
+
+  // A kept buffer of at least `need` bytes and at most four times that, or
+  // none; *cap is set to its size.
+  std::unique_ptr<uint8_t[]> take(size_t need, size_t *cap) {
+    size_t best = kSlots;
+    for (size_t k = 0; k < kSlots; ++k) {
+      const size_t c = kept_[k].cap;
+      if (c >= need && c / 4 <= need && (best == kSlots || c < kept_[best].cap)) best = k;
+    }
+    if (best == kSlots) return nullptr;
+    *cap = kept_[best].cap;
+    bytes_ -= kept_[best].cap;
+    kept_[best].cap = 0;
+    return std::move(kept_[best].buf);
+  }
+
+  // Keeps `buf` (of `cap` bytes) while there is room, frees it otherwise.
+  void give(std::unique_ptr<uint8_t[]> buf, size_t cap) {
+    if (!buf || cap > kMaxBytes - bytes_) return;
+    for (Kept &k : kept_) {
+      if (k.cap == 0) {
+        k.buf = std::move(buf);
+        k.cap = cap;
+        bytes_ += cap;
+        return;
+      }
+    }
+  }
+
+  size_t bytes() const { return bytes_; }
+
+ private:
+  static constexpr size_t kSlots = 8;
+  struct Kept {
+    std::unique_ptr<uint8_t[]> buf;
+    size_t cap = 0;  // 0: empty slot
+  };
+  Kept kept_[kSlots];
+  size_t bytes_ = 0;
+};
+
 class Outbound {
  public:
-  explicit Outbound(uint32_t window) : window_(window) {}
+  // `cache` (may be null: storage is then freed when drained) outlives this.
+  explicit Outbound(uint32_t window, StorageCache *cache = nullptr) : window_(window), cache_(cache) {}
 
   uint32_t window() const { return window_; }
   uint64_t acked() const { return acked_; }
@@ -44,7 +98,6 @@ class Outbound {
   // The application's bytes join the stream.
   void append(const uint8_t *p, size_t n) {
     if (n == 0) return;
-    active_ = true;
     reserve(static_cast<size_t>(held()) + n);
     size_t at = index(written_);
     const size_t first = std::min(n, cap_ - at);
@@ -80,16 +133,10 @@ class Outbound {
     head_ = cap_ ? (head_ + static_cast<size_t>(freed)) & (cap_ - 1) : 0;
     acked_ = count;
     if (next_ < acked_) next_ = acked_;
+    // Drained: storage beyond a small buffer goes back to the cache, where
+    // the next message takes it again.
+    if (held() == 0 && cap_ > kKeptWhenEmpty) release();
     return true;
-  }
-
-  // Gives a drained buffer larger than kKeptWhenEmpty back, unless the
-  // application appended since the last call (or `now`): a stream that keeps
-  // flowing keeps its storage (no allocation per message), an idle one
-  // shrinks. The pool calls it from its timeout sweep and at a detach.
-  void trim(bool now = false) {
-    if ((now || !active_) && held() == 0 && cap_ > kKeptWhenEmpty) release();
-    active_ = false;
   }
 
   // A new connection: the peer has the stream up to `peer_received`, which
@@ -110,19 +157,21 @@ class Outbound {
     if (need <= cap_) return;
     size_t cap = cap_ ? cap_ : 256;
     while (cap < need) cap *= 2;
-    std::unique_ptr<uint8_t[]> bigger(new uint8_t[cap]);
+    std::unique_ptr<uint8_t[]> bigger = cache_ ? cache_->take(cap, &cap) : nullptr;
+    if (!bigger) bigger.reset(new uint8_t[cap]);
     const size_t n = static_cast<size_t>(held());
     const size_t first = std::min(n, cap_ - head_);
     if (n) {
       std::memcpy(bigger.get(), buf_.get() + head_, first);
       std::memcpy(bigger.get() + first, buf_.get(), n - first);
     }
+    release();
     buf_ = std::move(bigger);
     cap_ = cap;
-    head_ = 0;
   }
 
   void release() {
+    if (cache_) cache_->give(std::move(buf_), cap_);
     buf_.reset();
     cap_ = 0;
     head_ = 0;
@@ -130,10 +179,10 @@ class Outbound {
 
   uint32_t window_;
   uint64_t acked_ = 0, next_ = 0, sent_ = 0, written_ = 0;
+  StorageCache *cache_;
   std::unique_ptr<uint8_t[]> buf_;
-  size_t cap_ = 0;       // a power of two, or 0
-  size_t head_ = 0;      // where offset acked_ sits
-  bool active_ = false;  // appended to since the last trim()
+  size_t cap_ = 0;   // a power of two, or 0
+  size_t head_ = 0;  // where offset acked_ sits
 };
 
 struct Inbound {
