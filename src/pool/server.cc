@@ -489,7 +489,7 @@ void Server::resume_session(int fd, Socket &sock, const uint8_t *data, size_t n)
   attach(*s, fd, sock);
   // The old socket may have delivered more after we answered; the client
   // resends from what we told it, so that overlap must not be decrypted twice.
-  s->skip = s->received - hs.told_received();
+  s->v1->skip = s->received - hs.told_received();
   s->out.restart_from(hs.client_received());
   const ResendBuffer::Span missed = s->out.resend().range_from(hs.client_received());
   const uint64_t resent = missed.first_size + missed.second_size;
@@ -507,9 +507,10 @@ void Server::resume_session(int fd, Socket &sock, const uint8_t *data, size_t n)
 }
 
 void Server::feed_session(Session &s, const uint8_t *data, size_t n) {
-  if (s.skip > 0) {
-    const size_t drop = static_cast<size_t>(std::min<uint64_t>(s.skip, n));
-    s.skip -= drop;
+  SessionV1 &v1 = *s.v1;
+  if (v1.skip > 0) {
+    const size_t drop = static_cast<size_t>(std::min<uint64_t>(v1.skip, n));
+    v1.skip -= drop;
     data += drop;
     n -= drop;
     if (n == 0) return;
@@ -517,7 +518,7 @@ void Server::feed_session(Session &s, const uint8_t *data, size_t n) {
   std::vector<uint8_t> &dst = queue_.input_for(s.id);
   const size_t at = dst.size();
   dst.resize(at + n);
-  s.decoder.apply(data, dst.data() + at, n);
+  v1.decoder.apply(data, dst.data() + at, n);
   s.received += n;
   sessions_.note_received(s);
   counters_.bytes_in += n;
@@ -539,7 +540,7 @@ void Server::detach(Session &s, int fd) {
 #endif
   sessions_.on_detached(s);
   s.detached_at_ms = clock_.now();
-  s.skip = 0;
+  if (s.v1) s.v1->skip = 0;
   ++counters_.detaches;
   PoolEvent e;
   e.type = PoolEventType::kSessionDetached;
@@ -633,7 +634,7 @@ void Server::send(int id, const uint8_t *data, size_t n) {
       const uint64_t pos = s->sent();
       const size_t room = static_cast<size_t>(kBoundary - pos % kBoundary);
       const size_t chunk = std::min(room, n - done);
-      s->encoder.apply(data + done, cipher + done, chunk, &s->fp_plain, &s->fp_cipher);
+      s->v1->encoder.apply(data + done, cipher + done, chunk, &s->v1->fp_plain, &s->v1->fp_cipher);
       s->out.resend().append(cipher + done, chunk);
       done += chunk;
       if (s->sent() % kBoundary == 0) {
@@ -772,17 +773,33 @@ void Server::feed_v2_handshake(int fd, Socket &sock, const uint8_t *data, size_t
 }
 
 void Server::open_session_v2(int fd, Socket &sock) {
+  // Made whole before it joins the table: an allocation that fails on the way
+  // leaves no session behind.
+  auto v2 = std::make_unique<SessionV2>(v2_window(), sock.hs2->client_window(), &stream_storage_);
+  v2->sid = sock.hs2->session_id();
+  std::memcpy(v2->secret, sock.hs2->resume_secret(), sizeof v2->secret);
+  v2->opened_ms = sock.started_ms;
   const int id = sessions_.allocate_id();
   Session &s = sessions_.add_unindexed(id);
-  s.v2.reset(new SessionV2(v2_window(), sock.hs2->client_window(), &stream_storage_));
-  s.v2->sid = sock.hs2->session_id();
-  std::memcpy(s.v2->secret, sock.hs2->resume_secret(), sizeof s.v2->secret);
-  s.v2->opened_ms = sock.started_ms;
-  v2_ids_[s.v2->sid] = id;
-  sock.link.reset(new v2::Link);
-  if (!sock.hs2->split(*sock.link)) {
+  s.v2 = std::move(v2);
+  SC_TRY {
+    v2_ids_[s.v2->sid] = id;
+  } SC_CATCH_ALL {
     sessions_.remove(id);
+    SC_RETHROW;
+  }
+  auto forget = [&] {
     v2_ids_.erase(s.v2->sid);
+    sessions_.remove(id);
+  };
+  SC_TRY {
+    sock.link.reset(new v2::Link);
+  } SC_CATCH_ALL {
+    forget();
+    SC_RETHROW;
+  }
+  if (!sock.hs2->split(*sock.link)) {
+    forget();
     refuse(fd, Reason::kNoResources);
     return;
   }

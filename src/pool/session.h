@@ -34,6 +34,23 @@ struct Boundary {
 // Boundaries oldest first; most sessions hold one or two.
 using BoundaryRing = RingQueue<Boundary, 2>;
 
+// What a version 1 session has beyond the common part: its two ciphers, and
+// the fingerprints of its server->client stream at positions first_boundary,
+// +256, ..., which the session table keeps in step with its index.
+struct SessionV1 {
+  explicit SessionV1(uint64_t secret) : encoder(secret), decoder(encoder) {  // one keying, copied
+    fp_cipher = fp_plain = encoder.initial_fingerprint();
+  }
+
+  uint64_t skip = 0;  // resent bytes on the new socket that were already received
+  uint64_t first_boundary = 0;
+  uint32_t fp_cipher;  // running fingerprints of the server->client stream
+  uint32_t fp_plain;
+  BoundaryRing boundaries;
+  StreamCipher encoder;  // server->client
+  StreamCipher decoder;  // client->server
+};
+
 #ifdef SC_WITH_V2
 // What a version 2 session has instead of version 1's cipher and
 // fingerprints: its id and resume secret, its two streams, and whether the
@@ -55,12 +72,10 @@ struct SessionV2 {
 struct SessionV2 {};  // never made without version 2
 #endif
 
-// The fields a resume and the data path read come first.
+// The fields a resume and the data path read come first. Exactly one of v1
+// and v2 is set once the session is made.
 struct alignas(64) Session {
-  Session(int id_, uint64_t secret_, size_t window)
-      : out(window), id(id_), secret(secret_), encoder(secret_), decoder(encoder) {  // one keying, copied
-    fp_cipher = fp_plain = encoder.initial_fingerprint();
-  }
+  Session(int id_, uint64_t secret_, size_t window) : out(window), id(id_), secret(secret_) {}
 
   uint64_t sent() const { return out.sent(); }
   bool attached() const { return fd >= 0; }
@@ -73,18 +88,9 @@ struct alignas(64) Session {
   uint64_t received = 0;  // client->server bytes decrypted
   uint64_t detached_at_ms = kNeverDetached;
   // Cold from here on.
-  uint64_t skip = 0;  // resent bytes on the new socket that were already received
   // Which detachment this is, in the session table's order; 0 while attached.
   uint64_t detach_serial = 0;
-  // Version 1: fingerprints at positions first_boundary, +256, ...; the
-  // session table keeps them and its index in step.
-  uint64_t first_boundary = 0;
-  uint32_t fp_cipher;  // running fingerprints of the server->client stream
-  uint32_t fp_plain;
-  BoundaryRing boundaries;
-  StreamCipher encoder;  // server->client
-  StreamCipher decoder;  // client->server
-  // Version 2 sessions only (the version 1 parts above then go unused).
+  std::unique_ptr<SessionV1> v1;
   std::unique_ptr<SessionV2> v2;
 };
 

@@ -21,7 +21,9 @@ int SessionTable::allocate_id() {
 Session &SessionTable::add(int id, uint64_t secret, size_t window) {
   auto session = std::make_unique<Session>(id, secret, window);
   Session &s = *session;
-  s.boundaries.push_back(Boundary{s.fp_cipher, s.fp_plain});
+  s.v1 = std::make_unique<SessionV1>(secret);
+  SessionV1 &v1 = *s.v1;
+  v1.boundaries.push_back(Boundary{v1.fp_cipher, v1.fp_plain});
   const int slot = take_slot(s);
   SC_TRY {
     sessions_.emplace(id, std::move(session));
@@ -29,7 +31,7 @@ Session &SessionTable::add(int id, uint64_t secret, size_t window) {
     release_slot(slot);  // the session itself may be gone with the failed node
     SC_RETHROW;
   }
-  index_.insert(0, s.fp_cipher, s.slot);
+  index_.insert(0, v1.fp_cipher, s.slot);
   return s;
 }
 
@@ -45,7 +47,8 @@ void SessionTable::remove(int id) {
   if (it == sessions_.end()) return;
   Session &s = *it->second;
   on_attached(s);  // no longer counted as detached; its entry goes stale
-  for (size_t k = 0; k < s.boundaries.size(); ++k) unindex_boundary(s, k);
+  if (s.v1)
+    for (size_t k = 0; k < s.v1->boundaries.size(); ++k) unindex_boundary(s, k);
   release_slot(s.slot);
   sessions_.erase(it);
 }
@@ -135,15 +138,16 @@ void SessionTable::sync(const Session &s) {
 }
 
 void SessionTable::record_boundary(Session &s) {
-  const uint64_t pos = s.first_boundary + s.boundaries.size() * kBoundary;
-  s.boundaries.push_back(Boundary{s.fp_cipher, s.fp_plain});
-  index_.insert(pos, s.fp_cipher, s.slot);
-  if (s.fp_plain != s.fp_cipher) index_.insert(pos, s.fp_plain, s.slot);
+  SessionV1 &v1 = *s.v1;
+  const uint64_t pos = v1.first_boundary + v1.boundaries.size() * kBoundary;
+  v1.boundaries.push_back(Boundary{v1.fp_cipher, v1.fp_plain});
+  index_.insert(pos, v1.fp_cipher, s.slot);
+  if (v1.fp_plain != v1.fp_cipher) index_.insert(pos, v1.fp_plain, s.slot);
 }
 
 void SessionTable::unindex_boundary(Session &s, size_t k) {
-  const uint64_t pos = s.first_boundary + k * kBoundary;
-  const Boundary &b = s.boundaries[k];
+  const uint64_t pos = s.v1->first_boundary + k * kBoundary;
+  const Boundary &b = s.v1->boundaries[k];
   index_.erase(pos, b.cipher, s.slot);
   if (b.plain != b.cipher) index_.erase(pos, b.plain, s.slot);
 }
@@ -153,10 +157,11 @@ void SessionTable::trim_boundaries(Session &s) {
   // positions the stream still holds can be resumed.
   const uint64_t begin = s.out.resend().begin();
   const uint64_t lowest = begin - begin % kBoundary;
-  while (s.first_boundary < lowest && s.boundaries.size() > 0) {
+  SessionV1 &v1 = *s.v1;
+  while (v1.first_boundary < lowest && v1.boundaries.size() > 0) {
     unindex_boundary(s, 0);
-    s.boundaries.pop_front();
-    s.first_boundary += kBoundary;
+    v1.boundaries.pop_front();
+    v1.first_boundary += kBoundary;
   }
 }
 
