@@ -70,8 +70,7 @@ void BM_ScaleRoundRobin(benchmark::State &state) {
 }  // namespace
 
 void register_scale_benchmarks() {
-  for (int n : {1, 10000})
-    benchmark::RegisterBenchmark("BM_ScaleRoundRobin", BM_ScaleRoundRobin)->Arg(n)->MinTime(1.0);
+  for (int n : {1, 10000}) benchmark::RegisterBenchmark("BM_ScaleRoundRobin", BM_ScaleRoundRobin)->Arg(n)->MinTime(1.0);
 }
 
 }  // namespace bench

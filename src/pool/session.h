@@ -47,8 +47,9 @@ struct SessionV1 {
   uint32_t fp_cipher;  // running fingerprints of the server->client stream
   uint32_t fp_plain;
   BoundaryRing boundaries;
-  StreamCipher encoder;  // server->client
-  StreamCipher decoder;  // client->server
+  uint32_t unindexed = 0;  // the latest boundaries, not yet in the table's index
+  StreamCipher encoder;    // server->client
+  StreamCipher decoder;    // client->server
 };
 
 #ifdef SC_WITH_V2

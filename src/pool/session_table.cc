@@ -27,7 +27,8 @@ Session &SessionTable::add(int id, uint64_t secret, size_t window) {
   const int slot = take_slot(s);
   SC_TRY {
     sessions_.emplace(id, std::move(session));
-  } SC_CATCH_ALL {
+  }
+  SC_CATCH_ALL {
     release_slot(slot);  // the session itself may be gone with the failed node
     SC_RETHROW;
   }
@@ -139,10 +140,38 @@ void SessionTable::sync(const Session &s) {
 
 void SessionTable::record_boundary(Session &s) {
   SessionV1 &v1 = *s.v1;
-  const uint64_t pos = v1.first_boundary + v1.boundaries.size() * kBoundary;
   v1.boundaries.push_back(Boundary{v1.fp_cipher, v1.fp_plain});
-  index_.insert(pos, v1.fp_cipher, s.slot);
-  if (v1.fp_plain != v1.fp_cipher) index_.insert(pos, v1.fp_plain, s.slot);
+  ++v1.unindexed;
+}
+
+void SessionTable::index_recorded(Session &s) {
+  SessionV1 &v1 = *s.v1;
+  const size_t n = v1.boundaries.size();
+  const size_t first_new = n - std::min<size_t>(v1.unindexed, n);
+  const uint64_t begin = s.out.resend().begin();
+  const uint64_t lowest = begin - begin % kBoundary;
+  const size_t leaving = v1.first_boundary < lowest
+                             ? std::min<size_t>(n, static_cast<size_t>((lowest - v1.first_boundary) / kBoundary))
+                             : 0;
+  for (size_t k = first_new; k < n; ++k) {
+    const uint64_t pos = v1.first_boundary + k * kBoundary;
+    index_.prefetch(pos, v1.boundaries[k].cipher);
+    index_.prefetch(pos, v1.boundaries[k].plain);
+  }
+  for (size_t k = 0; k < leaving; ++k) {
+    const uint64_t pos = v1.first_boundary + k * kBoundary;
+    index_.prefetch(pos, v1.boundaries[k].cipher);
+    index_.prefetch(pos, v1.boundaries[k].plain);
+  }
+  for (size_t k = first_new; k < n; ++k) {
+    const uint64_t pos = v1.first_boundary + k * kBoundary;
+    const Boundary &b = v1.boundaries[k];
+    index_.insert(pos, b.cipher, s.slot);
+    if (b.plain != b.cipher) index_.insert(pos, b.plain, s.slot);
+    v1.unindexed = static_cast<uint32_t>(n - k - 1);
+  }
+  v1.unindexed = 0;
+  trim_boundaries(s);
 }
 
 void SessionTable::unindex_boundary(Session &s, size_t k) {

@@ -55,10 +55,13 @@ class SessionTable {
   }
 
   // Version 1 fingerprints. The session's stream has just reached a 256-byte
-  // boundary: record both fingerprints there.
-  void record_boundary(Session &s);
-  // Forgets boundaries no reuse request can name any more.
-  void trim_boundaries(Session &s);
+  // boundary: record both fingerprints there (in the session only).
+  static void record_boundary(Session &s);
+  // Indexes the boundaries recorded since the last call, then forgets those
+  // no reuse request can name any more: all of one send's index updates
+  // together, their memory fetched at once rather than one miss after
+  // another.
+  void index_recorded(Session &s);
 
   // ---- the resume rule: a session can resume from a position its stream
   // still holds for resending.
@@ -103,6 +106,7 @@ class SessionTable {
   int take_slot(Session &s);
   void release_slot(int slot);
   void unindex_boundary(Session &s, size_t k);  // the k-th recorded boundary
+  void trim_boundaries(Session &s);
   // An entry of the detach order that no longer names a detached session.
   bool stale(const std::pair<int, uint64_t> &entry) const;
 

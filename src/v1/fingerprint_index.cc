@@ -2,7 +2,43 @@
 
 #include <utility>
 
+#include "base/failure.h"
+
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+
 namespace sc {
+
+namespace {
+constexpr size_t kMappedTableBytes = size_t{4} << 20;
+}  // namespace
+
+void FingerprintIndex::Table::operator()(Entry *p) const {
+#if defined(__linux__)
+  if (mapped) {
+    munmap(p, mapped);
+    return;
+  }
+#endif
+  delete[] p;
+}
+
+std::unique_ptr<FingerprintIndex::Entry[], FingerprintIndex::Table> FingerprintIndex::make_table(size_t slots) {
+#if defined(__linux__)
+  const size_t bytes = slots * sizeof(Entry);
+  if (bytes >= kMappedTableBytes) {
+    void *p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) resource_failure("fingerprint index");
+#if defined(MADV_HUGEPAGE)
+    madvise(p, bytes, MADV_HUGEPAGE);  // a hint; without it the table still works
+#endif
+    // Anonymous pages read as zero: every slot starts empty.
+    return std::unique_ptr<Entry[], Table>(static_cast<Entry *>(p), Table{bytes});
+  }
+#endif
+  return std::unique_ptr<Entry[], Table>(new Entry[slots](), Table{0});
+}
 
 size_t FingerprintIndex::home(uint32_t key, uint32_t fp) const {
   uint64_t h = key * 0x9e3779b97f4a7c15ull ^ (static_cast<uint64_t>(fp) * 0xc2b2ae3d27d4eb4full);
@@ -12,8 +48,8 @@ size_t FingerprintIndex::home(uint32_t key, uint32_t fp) const {
 
 void FingerprintIndex::rehash(size_t new_slots) {
   // The new table first: if it cannot be had, the index stays as it was.
-  std::unique_ptr<Entry[]> fresh(new Entry[new_slots]());
-  std::unique_ptr<Entry[]> old = std::move(slots_);
+  std::unique_ptr<Entry[], Table> fresh = make_table(new_slots);
+  std::unique_ptr<Entry[], Table> old = std::move(slots_);
   const size_t old_slots = old ? mask_ + 1 : 0;
   slots_ = std::move(fresh);
   mask_ = new_slots - 1;

@@ -34,6 +34,16 @@ class FingerprintIndex {
     }
   }
 
+  // Starts fetching the memory an operation on (pos, fp) will touch.
+  void prefetch(uint64_t pos, uint32_t fp) const {
+#if defined(__GNUC__)
+    if (slots_) __builtin_prefetch(&slots_[home(pos_key(pos), fp)]);
+#else
+    (void)pos;
+    (void)fp;
+#endif
+  }
+
   size_t size() const { return size_; }
   size_t memory_bytes() const { return slots_ ? (mask_ + 1) * sizeof(Entry) : 0; }
 
@@ -52,7 +62,18 @@ class FingerprintIndex {
   size_t home(uint32_t key, uint32_t fp) const;
   void rehash(size_t new_slots);
 
-  std::unique_ptr<Entry[]> slots_;
+  // Tables of several megabytes are mapped apart and asked for huge pages:
+  // each operation reads one random slot, and with 4 KiB pages most of them
+  // would also miss the TLB.
+  struct Table {
+    Table() noexcept : mapped(0) {}
+    explicit Table(size_t bytes) noexcept : mapped(bytes) {}
+    void operator()(Entry *p) const;
+    size_t mapped;  // bytes mapped, or 0: from operator new[]
+  };
+  static std::unique_ptr<Entry[], Table> make_table(size_t slots);
+
+  std::unique_ptr<Entry[], Table> slots_;
   size_t mask_ = 0;
   size_t size_ = 0;
 };
