@@ -322,13 +322,19 @@ class Report:
                             status(ok) if n == 10000 else "",
                             "as bulk" if n == 1 else "index updates (4 per 256 B sent) into a table of tens of MB, "
                             "one cache miss each, beside the cipher"))
+        # The index table of a pool this large is mapped apart from malloc,
+        # which the heap figure does not see: the larger of heap and resident.
         heap = self.get("BM_MemorySessionFullWindow10k", "heap_bytes")
+        rss = self.get("BM_MemorySessionFullWindow10k", "rss_bytes")
+        if heap is not None and rss is not None:
+            heap = max(heap, rss)
         ratio = heap / WINDOW if heap else None
         ok = None if ratio is None else ratio <= FULL_WINDOW_TARGET
         if ok is False:
             self.fail("Memory of a full-window session, 10,000 sessions", "%.2fx the window" % ratio,
                       "<= %.2fx" % FULL_WINDOW_TARGET, "%.0f%% over" % (100 * (ratio / FULL_WINDOW_TARGET - 1)))
-        rows.append("| Heap per full-window session, 10,000 sessions | %s | | %s | <= %.2fx the window | %s | "
+        rows.append("| Memory per full-window session, 10,000 sessions (heap or resident, whichever is larger: the "
+                    "index table is mapped apart from malloc) | %s | | %s | <= %.2fx the window | %s | "
                     "the 64 KiB ring, a recorded boundary per 256 B (8 B) and two 12-byte index slots for it at a "
                     "load of 3/8 to 3/4 |" % (
                         fmt_bytes(heap), "%.2fx the window" % ratio if ratio else "n/a", FULL_WINDOW_TARGET,
