@@ -42,3 +42,47 @@ if(SC_LUAJIT_EXECUTABLE)
 else()
   message(STATUS "LuaJIT binding test skipped: luajit not found (apt-get install luajit)")
 endif()
+
+# The Lua C module (bindings/lua), one build per Lua version, run by that
+# version's interpreter (Debian's lua5.4, lua5.3): the module found through
+# package.cpath in the installed copy, the library through the dynamic linker.
+# Each gets the extension test and a script in the 2014 modules' style.
+# SC_LUA_MODULES (bindings/lua/CMakeLists.txt) lists "<version>;<target>".
+if(NOT SC_LUA_MODULES)
+  if(SC_BUILD_LUA)
+    message(STATUS "Lua module tests skipped: no Lua module built (apt-get install liblua5.4-dev)")
+  endif()
+  return()
+endif()
+while(SC_LUA_MODULES)
+  list(POP_FRONT SC_LUA_MODULES _sc_lua_version _sc_lua_target)
+  string(REPLACE "." "" _sc_lua_nodot "${_sc_lua_version}")
+  string(REPLACE "." "_" _sc_lua_underscore "${_sc_lua_version}")
+  set(_sc_lua_dir "${SC_LUA${_sc_lua_nodot}_INSTALL_DIR}")
+  if(IS_ABSOLUTE "${_sc_lua_dir}")
+    message(STATUS "Lua ${_sc_lua_version} module tests skipped: it installs outside the prefix (${_sc_lua_dir})")
+    continue()
+  endif()
+  find_program(SC_LUA${_sc_lua_nodot}_EXECUTABLE NAMES lua${_sc_lua_version} lua${_sc_lua_nodot})
+  if(NOT SC_LUA${_sc_lua_nodot}_EXECUTABLE)
+    message(STATUS "Lua ${_sc_lua_version} module tests skipped: no lua${_sc_lua_version} interpreter "
+                   "(apt-get install lua${_sc_lua_version})")
+    continue()
+  endif()
+  set(_sc_lua_module_dir "${SC_INSTALL_TEST_PREFIX}/${_sc_lua_dir}")
+  # Only the installed copy on the search path (no ";;": no system copy).
+  # The versioned variable is the one Lua reads first.
+  set(_sc_lua_env
+    "LUA_CPATH_${_sc_lua_underscore}=${_sc_lua_module_dir}/?.so"
+    "LUA_CPATH=${_sc_lua_module_dir}/?.so"
+    "LD_LIBRARY_PATH=${SC_INSTALL_TEST_LIBDIR}")
+  add_test(NAME binding_lua${_sc_lua_version}
+    COMMAND "${SC_LUA${_sc_lua_nodot}_EXECUTABLE}" "${_sc_bindings_tests}/test_lua.lua"
+      "${_sc_lua_module_dir}" "${SC_INSTALL_TEST_LIBDIR}")
+  add_test(NAME binding_lua${_sc_lua_version}_2014_style
+    COMMAND "${SC_LUA${_sc_lua_nodot}_EXECUTABLE}" "${_sc_bindings_tests}/lua_2014_style.lua")
+  set_tests_properties(binding_lua${_sc_lua_version} binding_lua${_sc_lua_version}_2014_style PROPERTIES
+    FIXTURES_REQUIRED sc_installed
+    ENVIRONMENT "${_sc_lua_env}"
+    TIMEOUT 300)
+endwhile()
