@@ -42,6 +42,10 @@ need_test_tools() {
   need_command abidiff abigail-tools
   need_command abidw abigail-tools
   need_command luajit luajit
+  need_command lua5.4 lua5.4
+  need_command lua5.3 lua5.3
+  need_file /usr/include/lua5.4/lua.h liblua5.4-dev
+  need_file /usr/include/lua5.3/lua.h liblua5.3-dev
   need_command python3 python3
 }
 
