@@ -4,7 +4,9 @@
 // the failures the protocol depends on.
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "crypto/primitives.h"
@@ -209,6 +211,54 @@ TEST(Aead, AnEmptyPlaintextStillCarriesATag) {
   EXPECT_TRUE(a.open(0, nullptr, 0, tag, sizeof tag, out));
   tag[0] ^= 1;
   EXPECT_FALSE(a.open(0, nullptr, 0, tag, sizeof tag, out));
+}
+
+// What one Aead under `key` seals, alone in a thread of its own (so that no
+// other key shares that thread's contexts).
+Bytes sealed_alone(const uint8_t key[32], uint64_t nonce, const Bytes &text) {
+  Bytes out(text.size() + sc::crypto::kTagSize);
+  std::thread([&] {
+    sc::crypto::Aead a;
+    if (!a.set_key(key) || !a.seal(nonce, nullptr, 0, text.data(), text.size(), out.data())) out.clear();
+  }).join();
+  return out;
+}
+
+TEST(Aead, ManyKeysInOneThreadEachKeepTheirOwn) {
+  // More keys than a thread keeps keyed contexts, used in an order that
+  // evicts and rekeys, and one Aead replaced by another at the same address:
+  // every record must be what its own key alone makes.
+  constexpr int kKeys = 9;
+  uint8_t keys[kKeys + 1][32];
+  for (int k = 0; k <= kKeys; ++k)
+    for (int i = 0; i < 32; ++i) keys[k][i] = static_cast<uint8_t>(k * 37 + i);
+  std::optional<sc::crypto::Aead> sealers[kKeys], openers[kKeys];
+  for (int k = 0; k < kKeys; ++k) {
+    ASSERT_TRUE(sealers[k].emplace().set_key(keys[k]));
+    ASSERT_TRUE(openers[k].emplace().set_key(keys[k]));
+  }
+  const int order[] = {0, 1, 0, 2, 3, 4, 1, 5, 0, 6, 7, 8, 8, 3, 0, 2, 4, 6, 1, 7, 5};
+  uint64_t nonce = 0;
+  for (int pass = 0; pass < 2; ++pass) {
+    for (int k : order) {
+      const uint8_t *key = keys[k];
+      if (pass == 1 && k == 3) key = keys[kKeys];  // the second pass: sealer 3 holds another key
+      Bytes text(20 + k, static_cast<uint8_t>(k));
+      Bytes rec(text.size() + sc::crypto::kTagSize);
+      ASSERT_TRUE(sealers[k]->seal(nonce, nullptr, 0, text.data(), text.size(), rec.data()));
+      EXPECT_EQ(rec, sealed_alone(key, nonce, text)) << "key " << k << " nonce " << nonce;
+      Bytes got(text.size());
+      if (key == keys[k]) {
+        ASSERT_TRUE(openers[k]->open(nonce, nullptr, 0, rec.data(), rec.size(), got.data())) << k;
+        EXPECT_EQ(got, text);
+      } else {
+        EXPECT_FALSE(openers[k]->open(nonce, nullptr, 0, rec.data(), rec.size(), got.data())) << k;
+      }
+      ++nonce;
+    }
+    sealers[3].reset();  // the same storage, a new Aead, another key
+    ASSERT_TRUE(sealers[3].emplace().set_key(keys[kKeys]));
+  }
 }
 
 TEST(Crypto, ConstantTimeEqualAndRandomBytes) {

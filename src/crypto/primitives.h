@@ -40,11 +40,11 @@ void cleanse(void *p, size_t n);
 bool equal(const uint8_t *a, const uint8_t *b, size_t n);
 
 // ChaCha20-Poly1305 (RFC 8439) under one key, with the protocol's nonce: 32
-// zero bits, then the 64-bit counter little-endian. Holds only the key: each
-// record keys one library context per thread, made on the thread's first
-// record and kept until the thread ends (ChaCha20 has no key schedule, so
-// keying costs a copy), so that a record costs no allocation and a session
-// does not carry a context of its own (over a kilobyte each).
+// zero bits, then the 64-bit counter little-endian. Holds only the key: a
+// record borrows one of a few library contexts its thread keeps (made on
+// first use, kept until the thread ends, the keys used most recently left
+// keyed), so that a record costs no allocation and a session does not carry
+// contexts of its own (over a kilobyte each).
 class Aead {
  public:
   Aead() = default;

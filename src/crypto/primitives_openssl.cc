@@ -115,37 +115,67 @@ bool equal(const uint8_t *a, const uint8_t *b, size_t n) { return CRYPTO_memcmp(
 
 namespace {
 
-// The thread's one AEAD context, and which key it holds.
+// A thread's AEAD contexts: a few, each keyed by one Aead (its owner), used
+// in turn so that the keys a thread alternates between stay keyed. Keying
+// costs about as much as sealing a short record, and one exchange already
+// alternates between four keys when both ends share a thread (each side's
+// sealing and opening key), or two in a server (a session's two
+// directions). When all are taken, the one used longest ago is rekeyed.
 class ThreadContext {
  public:
-  ~ThreadContext() { EVP_CIPHER_CTX_free(ctx_); }  // wipes the key it holds
-
-  // The context keyed with `key` (its holder `owner`) and `iv`, or null.
-  EVP_CIPHER_CTX *start(const void *owner, const uint8_t *key, const uint8_t *iv, bool sealing) {
-    const EVP_CIPHER *cipher = nullptr;
-    if (!ctx_) {
-      cipher = aead_cipher();
-      if (!cipher || !(ctx_ = EVP_CIPHER_CTX_new())) return nullptr;
-    }
-    // The key only when it changes: a stream's records in a row rekey nothing.
-    const uint8_t *k = owner == owner_ ? nullptr : key;
-    owner_ = nullptr;
-    if (EVP_CipherInit_ex2(ctx_, cipher, k, iv, sealing ? 1 : 0, nullptr) != 1) return nullptr;
-    owner_ = owner;
-    return ctx_;
+  ~ThreadContext() {
+    for (Slot &s : slots_) EVP_CIPHER_CTX_free(s.ctx);  // wipes the keys they hold
   }
 
-  // `owner`'s key is going away: none of it stays in the context.
+  // A context keyed with `key` (its holder `owner`) and `iv`, or null.
+  EVP_CIPHER_CTX *start(const void *owner, const uint8_t *key, const uint8_t *iv, bool sealing) {
+    ++clock_;
+    Slot *slot = nullptr;
+    for (Slot &s : slots_) {
+      if (s.owner == owner && s.ctx) {
+        slot = &s;
+        break;
+      }
+    }
+    const uint8_t *k = nullptr;  // the key only when it changes
+    const EVP_CIPHER *cipher = nullptr;
+    if (!slot) {
+      slot = &slots_[0];
+      for (Slot &s : slots_)
+        if (s.used < slot->used) slot = &s;
+      if (!slot->ctx) {
+        cipher = aead_cipher();
+        if (!cipher || !(slot->ctx = EVP_CIPHER_CTX_new())) return nullptr;
+      }
+      k = key;
+    }
+    slot->owner = nullptr;
+    if (EVP_CipherInit_ex2(slot->ctx, cipher, k, iv, sealing ? 1 : 0, nullptr) != 1) return nullptr;
+    slot->owner = owner;
+    slot->used = clock_;
+    return slot->ctx;
+  }
+
+  // `owner`'s key is going away: none of it stays in a context.
   void forget(const void *owner) {
-    if (owner_ != owner || !ctx_) return;
-    const uint8_t zero[kKeySize] = {};
-    EVP_CipherInit_ex2(ctx_, nullptr, zero, nullptr, 1, nullptr);
-    owner_ = nullptr;
+    for (Slot &s : slots_) {
+      if (s.owner != owner || !s.ctx) continue;
+      const uint8_t zero[kKeySize] = {};
+      EVP_CipherInit_ex2(s.ctx, nullptr, zero, nullptr, 1, nullptr);
+      s.owner = nullptr;
+      s.used = 0;
+    }
   }
 
  private:
-  EVP_CIPHER_CTX *ctx_ = nullptr;
-  const void *owner_ = nullptr;  // whose key it holds, if any
+  struct Slot {
+    EVP_CIPHER_CTX *ctx = nullptr;
+    const void *owner = nullptr;  // whose key it holds, if any
+    uint64_t used = 0;            // clock_ when last used
+  };
+  static constexpr size_t kSlots = 4;
+  Slot slots_[kSlots];
+  uint64_t clock_ = 0;
 };
 
 thread_local ThreadContext t_context;
