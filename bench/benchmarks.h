@@ -15,6 +15,7 @@ void register_stream_benchmarks();
 void register_handshake_benchmarks();
 void register_memory_benchmarks();
 void register_scale_benchmarks();
+void register_tcp_benchmarks();
 
 // Frees the sessions the reuse benchmarks keep between runs.
 void release_handshake_state();

@@ -37,6 +37,7 @@ int main(int argc, char **argv) {
   bench::register_stream_benchmarks();
   bench::register_handshake_benchmarks();
   bench::register_scale_benchmarks();
+  bench::register_tcp_benchmarks();
 
   benchmark::AddCustomContext("sc_version", sc_version());
   benchmark::AddCustomContext("cpu_model", cpu_model());
