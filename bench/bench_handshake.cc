@@ -8,6 +8,9 @@
 
 #include "benchmarks.h"
 #include "common.h"
+#include "v1/dh64.h"
+#include "v1/hash64.h"
+#include "v1/stream_cipher.h"
 
 namespace bench {
 namespace {
@@ -16,8 +19,9 @@ constexpr int kFd = 7;
 
 // A new session from cc_open to cp_send(id, NULL, 0) and cc_close: the
 // client's request, the server's answer, the client's auth code, the close.
-// Four DH exponentiations (two per side), two hash64, two cipher setups per
-// side. With `fixed_random` the keys and challenge come from a counter-based
+// Per side a public key, a shared secret, a hash64 and one keyed cipher state
+// (copied for the other direction), which BM_V1HandshakeArithmetic does alone.
+// With `fixed_random` the keys and challenge come from a counter-based
 // generator instead of getrandom (three system calls per handshake).
 void BM_NewHandshake(benchmark::State &state, bool fixed_random) {
   if (fixed_random) use_fixed_random(7);
@@ -48,6 +52,39 @@ void BM_NewHandshake(benchmark::State &state, bool fixed_random) {
     return;
   }
   state.SetItemsProcessed(static_cast<int64_t>(n));
+}
+
+// The arithmetic a version 1 new connection cannot do without, and nothing
+// else: per side a public key (from the table of powers of the generator), a
+// shared secret (one modular power), the auth code's hash64 (computed by the
+// client, checked by the server) and one keyed cipher state (a hash64 and an
+// S-box fill). The ceiling of BM_NewHandshake.
+void BM_V1HandshakeArithmetic(benchmark::State &state) {
+  uint64_t x = 0x9e3779b97f4a7c15ull;
+  auto next = [&x] {  // splitmix64
+    uint64_t z = (x += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+  };
+  uint64_t mismatches = 0;
+  for (auto _ : state) {
+    const uint64_t a = next(), b = next(), challenge = next();
+    const uint64_t client_public = sc::dh64::public_key(a);
+    const uint64_t server_public = sc::dh64::public_key(b);
+    const uint64_t server_secret = sc::dh64::shared_secret(client_public, b);
+    const uint64_t client_secret = sc::dh64::shared_secret(server_public, a);
+    const uint64_t code = sc::hash64(challenge, client_secret);
+    mismatches += !sc::codes_equal(code, sc::hash64(challenge, server_secret));
+    sc::StreamCipher client_cipher(client_secret), server_cipher(server_secret);
+    benchmark::DoNotOptimize(client_cipher);
+    benchmark::DoNotOptimize(server_cipher);
+  }
+  if (mismatches) {
+    fail(state, "the two sides' secrets differ");
+    return;
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
 }
 
 // N established sessions, each with its own client, that have exchanged a
@@ -313,6 +350,7 @@ void BM_V2ResumeHandshake(benchmark::State &state) {
 }  // namespace
 
 void register_handshake_benchmarks() {
+  benchmark::RegisterBenchmark("BM_V1HandshakeArithmetic", BM_V1HandshakeArithmetic);
   benchmark::RegisterBenchmark("BM_NewHandshake", BM_NewHandshake, false);
   benchmark::RegisterBenchmark("BM_NewHandshakeFixedRandom", BM_NewHandshake, true);
   benchmark::RegisterBenchmark("BM_ReuseHandshake", BM_ReuseHandshake)
