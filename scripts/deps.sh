@@ -36,7 +36,7 @@ need_gtest() {
 }
 
 # The packaging tests: pkg-config for the consumer project, abidiff for the
-# ABI check, Python and LuaJIT for the bindings.
+# ABI check, Python, LuaJIT, Lua and LuaSocket for the bindings.
 need_test_tools() {
   need_command pkg-config pkgconf
   need_command abidiff abigail-tools
@@ -46,6 +46,7 @@ need_test_tools() {
   need_command lua5.3 lua5.3
   need_file /usr/include/lua5.4/lua.h liblua5.4-dev
   need_file /usr/include/lua5.3/lua.h liblua5.3-dev
+  need_file "/usr/lib/*/lua/5.4/socket/core.so" lua-socket
   need_command python3 python3
 }
 

@@ -49,18 +49,22 @@
 #define SCL_POOL "stableconn.pool"
 #define SCL_CLIENT "stableconn.client"
 
+/* A clock set from Lua (set_clock), for a pool or a client. */
+struct scl_clock {
+  int manual;      /* the library reads now_ms, not the system clock */
+  uint64_t now_ms; /* its reading */
+};
+
 struct scl_pool {
   struct connection_pool *cp; /* NULL once closed */
   int events;                 /* poll() hands out events too */
-  int manual_clock;           /* the clock is set from Lua (set_clock) */
-  uint64_t now_ms;            /* that clock's reading */
+  struct scl_clock clock;
 };
 
 struct scl_client {
   struct connection *c; /* NULL once closed */
   int events;
-  int manual_clock;
-  uint64_t now_ms;
+  struct scl_clock clock;
 };
 
 /* ------------------------------------------------------------------ helpers */
@@ -145,9 +149,26 @@ static void scl_push_bytes(lua_State *L, const char *buffer, size_t size) {
     lua_pushlstring(L, buffer, size);
 }
 
-static uint64_t scl_pool_clock(void *user_data) { return ((struct scl_pool *)user_data)->now_ms; }
+static uint64_t scl_clock_read(void *user_data) { return ((struct scl_clock *)user_data)->now_ms; }
 
-static uint64_t scl_client_clock(void *user_data) { return ((struct scl_client *)user_data)->now_ms; }
+/* set_clock's argument at `idx`: a number of milliseconds is the manual
+ * clock's new reading (it must not go back) and returns 1; nil returns 0,
+ * for the system clock. The caller installs or removes the hook. */
+static int scl_clock_arg(lua_State *L, int idx, const struct scl_clock *clock, uint64_t *ms) {
+  if (lua_isnil(L, idx)) return 0;
+  *ms = scl_u64(L, idx, "clock");
+  if (clock->manual && *ms < clock->now_ms)
+    luaL_error(L, "stableconn: the clock must not go back (%I after %I)", (lua_Integer)*ms,
+               (lua_Integer)clock->now_ms);
+  return 1;
+}
+
+/* for ... in obj:messages(): the iterator `poll` over the object at 1. */
+static int scl_iterator(lua_State *L, lua_CFunction poll) {
+  lua_pushcfunction(L, poll);
+  lua_pushvalue(L, 1);
+  return 2;
+}
 
 /* -------------------------------------------------------------------- pools */
 
@@ -245,9 +266,7 @@ static int scl_pool_poll(lua_State *L) {
 /* for t, id, data in pool:messages() do ... end */
 static int scl_pool_messages(lua_State *L) {
   scl_pool_arg(L);
-  lua_pushcfunction(L, scl_pool_poll);
-  lua_pushvalue(L, 1);
-  return 2;
+  return scl_iterator(L, scl_pool_poll);
 }
 
 static int scl_pool_timeout(lua_State *L) {
@@ -310,18 +329,16 @@ static void scl_pool_enable_events_at(lua_State *L, struct scl_pool *p, int idx)
 /* A number sets a manual clock to that many milliseconds (it must not go
  * back); nil returns to the system clock. */
 static void scl_pool_set_clock_at(lua_State *L, struct scl_pool *p, int idx) {
-  if (lua_isnil(L, idx)) {
+  uint64_t ms = 0;
+  if (!scl_clock_arg(L, idx, &p->clock, &ms)) {
     scl_check(L, sc_pool_set_clock(p->cp, NULL, NULL));
-    p->manual_clock = 0;
+    p->clock.manual = 0;
     return;
   }
-  uint64_t ms = scl_u64(L, idx, "clock");
-  if (p->manual_clock && ms < p->now_ms)
-    luaL_error(L, "stableconn: the clock must not go back (%I after %I)", (lua_Integer)ms, (lua_Integer)p->now_ms);
-  p->now_ms = ms;
-  if (!p->manual_clock) {
-    scl_check(L, sc_pool_set_clock(p->cp, scl_pool_clock, p));
-    p->manual_clock = 1;
+  p->clock.now_ms = ms;
+  if (!p->clock.manual) {
+    scl_check(L, sc_pool_set_clock(p->cp, scl_clock_read, &p->clock));
+    p->clock.manual = 1;
   }
 }
 
@@ -638,9 +655,7 @@ static int scl_client_poll(lua_State *L) {
 
 static int scl_client_messages(lua_State *L) {
   scl_client_arg(L);
-  lua_pushcfunction(L, scl_client_poll);
-  lua_pushvalue(L, 1);
-  return 2;
+  return scl_iterator(L, scl_client_poll);
 }
 
 static int scl_client_set_window(lua_State *L) {
@@ -677,19 +692,17 @@ static int scl_client_ping(lua_State *L) {
 
 static int scl_client_set_clock(lua_State *L) {
   struct scl_client *c = scl_client_arg(L);
+  uint64_t ms = 0;
   luaL_checkany(L, 2);
-  if (lua_isnil(L, 2)) {
+  if (!scl_clock_arg(L, 2, &c->clock, &ms)) {
     scl_check(L, sc_client_set_clock(c->c, NULL, NULL));
-    c->manual_clock = 0;
+    c->clock.manual = 0;
     return 0;
   }
-  uint64_t ms = scl_u64(L, 2, "clock");
-  if (c->manual_clock && ms < c->now_ms)
-    luaL_error(L, "stableconn: the clock must not go back (%I after %I)", (lua_Integer)ms, (lua_Integer)c->now_ms);
-  c->now_ms = ms;
-  if (!c->manual_clock) {
-    scl_check(L, sc_client_set_clock(c->c, scl_client_clock, c));
-    c->manual_clock = 1;
+  c->clock.now_ms = ms;
+  if (!c->clock.manual) {
+    scl_check(L, sc_client_set_clock(c->c, scl_clock_read, &c->clock));
+    c->clock.manual = 1;
   }
   return 0;
 }

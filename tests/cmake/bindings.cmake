@@ -4,6 +4,7 @@
 # sc_installed fixture and SC_INSTALL_TEST_PREFIX / SC_INSTALL_TEST_LIBDIR.
 # The test scripts are in tests/bindings/.
 get_filename_component(_sc_bindings_tests "${CMAKE_CURRENT_LIST_DIR}/../bindings" ABSOLUTE)
+get_filename_component(_sc_bindings_examples "${CMAKE_CURRENT_LIST_DIR}/../../examples" ABSOLUTE)
 
 if(NOT SC_HOST_CAN_LOAD_LIBRARY)
   message(STATUS "Binding tests skipped: host interpreters cannot load this build's library "
@@ -46,7 +47,8 @@ endif()
 # The Lua C module (bindings/lua), one build per Lua version, run by that
 # version's interpreter (Debian's lua5.4, lua5.3): the module found through
 # package.cpath in the installed copy, the library through the dynamic linker.
-# Each gets the extension test and a script in the 2014 modules' style.
+# Each gets the extension test, a script in the 2014 modules' style, and the
+# examples' server and client over loopback.
 # SC_LUA_MODULES (bindings/lua/CMakeLists.txt) lists "<version>;<target>".
 if(NOT SC_LUA_MODULES)
   if(SC_BUILD_LUA)
@@ -85,4 +87,20 @@ while(SC_LUA_MODULES)
     FIXTURES_REQUIRED sc_installed
     ENVIRONMENT "${_sc_lua_env}"
     TIMEOUT 300)
+
+  # The README's Lua server and client (examples/lua), over loopback with
+  # LuaSocket, when this version's LuaSocket is installed.
+  execute_process(COMMAND "${SC_LUA${_sc_lua_nodot}_EXECUTABLE}" -e "require 'socket'"
+    RESULT_VARIABLE _sc_lua_socket_rc OUTPUT_QUIET ERROR_QUIET TIMEOUT 10)
+  if(NOT _sc_lua_socket_rc EQUAL 0)
+    message(STATUS "Lua ${_sc_lua_version} example test skipped: no LuaSocket (apt-get install lua-socket)")
+    continue()
+  endif()
+  add_test(NAME binding_lua${_sc_lua_version}_examples
+    COMMAND "${SC_LUA${_sc_lua_nodot}_EXECUTABLE}" "${_sc_bindings_tests}/lua_examples.lua"
+      "${SC_LUA${_sc_lua_nodot}_EXECUTABLE}" "${_sc_bindings_examples}/lua" "${_sc_lua_module_dir}")
+  set_tests_properties(binding_lua${_sc_lua_version}_examples PROPERTIES
+    FIXTURES_REQUIRED sc_installed
+    ENVIRONMENT "${_sc_lua_env}"
+    TIMEOUT 60)
 endwhile()
