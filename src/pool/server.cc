@@ -637,7 +637,7 @@ void Server::send(int id, const uint8_t *data, size_t n) {
       s->v1->encoder.apply(data + done, cipher + done, chunk, &s->v1->fp_plain, &s->v1->fp_cipher);
       s->out.resend().append(cipher + done, chunk);
       done += chunk;
-      if (s->sent() % kBoundary == 0) SessionTable::record_boundary(*s);
+      if (s->sent() % kBoundary == 0) sessions_.record_boundary(*s);
     }
     sessions_.index_recorded(*s);
   }

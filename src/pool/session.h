@@ -4,11 +4,14 @@
 #ifndef SC_POOL_SESSION_H
 #define SC_POOL_SESSION_H
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 
 #include <memory>
+#include <new>
 
+#include "base/config.h"
 #include "core/message_queue.h"
 #include "core/send_state.h"
 #include "v1/stream_cipher.h"
@@ -31,22 +34,81 @@ struct Boundary {
   uint32_t plain;
 };
 
-// Boundaries oldest first; most sessions hold one or two.
-using BoundaryRing = RingQueue<Boundary, 2>;
+// Boundaries oldest first; most sessions hold one or two, a full window
+// window / 256 + 2. A ring of any capacity, so that a full window takes what
+// it needs rather than the next power of two (twice as much): it grows by
+// doubling up to the most the window needs, and beyond only while one large
+// send is recorded, after which shrink() gives the excess back.
+class BoundaryRing {
+ public:
+  explicit BoundaryRing(size_t window) : most_(static_cast<uint32_t>(window / kBoundary + 2)) {}
+
+  size_t size() const { return count_; }
+  // Holding all the window needs: the next push would grow the ring.
+  bool full() const { return count_ == cap_ && cap_ >= most_; }
+  const Boundary &operator[](size_t k) const { return items_[wrap(head_ + k)]; }
+
+  void push_back(Boundary b) {
+    if (count_ == cap_) resize(cap_ == 0 ? 2 : cap_ < most_ ? std::min(2 * cap_, most_) : 2 * cap_);
+    items_[wrap(head_ + count_)] = b;
+    ++count_;
+  }
+  void pop_front() {
+    head_ = static_cast<uint32_t>(wrap(head_ + 1));
+    --count_;
+  }
+  // Where the ring's entries are now, for a reader that must not touch the
+  // session (valid until the ring next changes).
+  struct View {
+    const Boundary *items = nullptr;
+    uint32_t cap = 0, head = 0, count = 0;
+    const Boundary *at(size_t k) const {
+      if (k >= count) return nullptr;
+      const size_t i = head + k;
+      return &items[i >= cap ? i - cap : i];
+    }
+  };
+  View view() const { return View{items_.get(), cap_, head_, count_}; }
+
+  // After a send larger than the window: back to what the window needs.
+  // Without memory for the smaller ring, the larger one stays.
+  void shrink() {
+    if (cap_ > most_ && count_ <= most_) resize(most_, std::nothrow);
+  }
+
+ private:
+  size_t wrap(size_t k) const { return k >= cap_ ? k - cap_ : k; }
+  void resize(uint32_t cap) { move_to(std::unique_ptr<Boundary[]>(new Boundary[cap]), cap); }
+  void resize(uint32_t cap, const std::nothrow_t &) {
+    std::unique_ptr<Boundary[]> items(new (std::nothrow) Boundary[cap]);
+    if (items) move_to(std::move(items), cap);
+  }
+  void move_to(std::unique_ptr<Boundary[]> items, uint32_t cap) {
+    for (uint32_t k = 0; k < count_; ++k) items[k] = (*this)[k];
+    items_ = std::move(items);
+    cap_ = cap;
+    head_ = 0;
+  }
+
+  std::unique_ptr<Boundary[]> items_;
+  uint32_t cap_ = 0, head_ = 0, count_ = 0;
+  uint32_t most_;
+};
 
 // What a version 1 session has beyond the common part: its two ciphers, and
 // the fingerprints of its server->client stream at positions first_boundary,
 // +256, ..., which the session table keeps in step with its index.
 struct SessionV1 {
-  explicit SessionV1(uint64_t secret) : encoder(secret), decoder(encoder) {  // one keying, copied
+  SessionV1(uint64_t secret, size_t window)
+      : boundaries(window), encoder(secret), decoder(encoder) {  // one keying, copied
     fp_cipher = fp_plain = encoder.initial_fingerprint();
   }
 
   uint64_t skip = 0;  // resent bytes on the new socket that were already received
   uint64_t first_boundary = 0;
-  uint32_t fp_cipher;  // running fingerprints of the server->client stream
+  BoundaryRing boundaries;  // beside first_boundary: what a reuse lookup reads
+  uint32_t fp_cipher;       // running fingerprints of the server->client stream
   uint32_t fp_plain;
-  BoundaryRing boundaries;
   uint32_t unindexed = 0;  // the latest boundaries, not yet in the table's index
   StreamCipher encoder;    // server->client
   StreamCipher decoder;    // client->server

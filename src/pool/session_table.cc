@@ -19,9 +19,10 @@ int SessionTable::allocate_id() {
 }
 
 Session &SessionTable::add(int id, uint64_t secret, size_t window) {
+  reserve_index(1);
   auto session = std::make_unique<Session>(id, secret, window);
   Session &s = *session;
-  s.v1 = std::make_unique<SessionV1>(secret);
+  s.v1 = std::make_unique<SessionV1>(secret, window);
   SessionV1 &v1 = *s.v1;
   v1.boundaries.push_back(Boundary{v1.fp_cipher, v1.fp_plain});
   const int slot = take_slot(s);
@@ -48,8 +49,14 @@ void SessionTable::remove(int id) {
   if (it == sessions_.end()) return;
   Session &s = *it->second;
   on_attached(s);  // no longer counted as detached; its entry goes stale
-  if (s.v1)
+  if (s.v1) {
     for (size_t k = 0; k < s.v1->boundaries.size(); ++k) unindex_boundary(s, k);
+    // A send that failed half-way may have left some behind.
+    for (const Leaving &l : leaving_)
+      if (l.slot == s.slot) unindex(l.pos, l.b, l.slot);
+    leaving_.erase(std::remove_if(leaving_.begin(), leaving_.end(), [&](const Leaving &l) { return l.slot == s.slot; }),
+                   leaving_.end());
+  }
   release_slot(s.slot);
   sessions_.erase(it);
 }
@@ -106,6 +113,7 @@ Session *SessionTable::longest_detached() {
 
 int SessionTable::take_slot(Session &s) {
   if (free_slots_.empty()) {
+    if (hot_.size() > static_cast<size_t>(FingerprintIndex::kMaxId)) resource_failure("no free session slot");
     // Room for every slot on the free list first, so release_slot() never
     // allocates; then the new record. Either may throw, changing nothing
     // that matters.
@@ -136,10 +144,26 @@ void SessionTable::sync(const Session &s) {
   h.received = s.received;
   h.sent = s.sent();
   h.held = static_cast<uint32_t>(s.out.held());
+  if (s.v1) {
+    h.first_boundary = s.v1->first_boundary;
+    h.boundaries = s.v1->boundaries.view();
+    if (h.boundaries.count) h.newest = *h.boundaries.at(h.boundaries.count - 1);
+  }
 }
 
 void SessionTable::record_boundary(Session &s) {
   SessionV1 &v1 = *s.v1;
+  if (v1.boundaries.full()) {
+    const uint64_t begin = s.out.resend().begin();
+    if (v1.first_boundary < begin - begin % kBoundary) {
+      if (v1.unindexed < v1.boundaries.size())
+        leaving_.push_back(Leaving{v1.first_boundary, v1.boundaries[0], s.slot});
+      else
+        --v1.unindexed;  // recorded in this send and already gone: never indexed
+      v1.boundaries.pop_front();
+      v1.first_boundary += kBoundary;
+    }
+  }
   v1.boundaries.push_back(Boundary{v1.fp_cipher, v1.fp_plain});
   ++v1.unindexed;
 }
@@ -153,6 +177,10 @@ void SessionTable::index_recorded(Session &s) {
   const size_t leaving = v1.first_boundary < lowest
                              ? std::min<size_t>(n, static_cast<size_t>((lowest - v1.first_boundary) / kBoundary))
                              : 0;
+  for (const Leaving &l : leaving_) {
+    index_.prefetch(l.pos, l.b.cipher);
+    index_.prefetch(l.pos, l.b.plain);
+  }
   for (size_t k = first_new; k < n; ++k) {
     const uint64_t pos = v1.first_boundary + k * kBoundary;
     index_.prefetch(pos, v1.boundaries[k].cipher);
@@ -163,6 +191,11 @@ void SessionTable::index_recorded(Session &s) {
     index_.prefetch(pos, v1.boundaries[k].cipher);
     index_.prefetch(pos, v1.boundaries[k].plain);
   }
+  // What left the ring goes first: a rebuild of the index (reserve) sees
+  // only what the rings hold.
+  for (const Leaving &l : leaving_) unindex(l.pos, l.b, l.slot);
+  leaving_.clear();
+  reserve_index(2 * (n - first_new));
   for (size_t k = first_new; k < n; ++k) {
     const uint64_t pos = v1.first_boundary + k * kBoundary;
     const Boundary &b = v1.boundaries[k];
@@ -172,13 +205,17 @@ void SessionTable::index_recorded(Session &s) {
   }
   v1.unindexed = 0;
   trim_boundaries(s);
+  v1.boundaries.shrink();
+  sync(s);  // the hot record's view of the ring, which may have moved
+}
+
+void SessionTable::unindex(uint64_t pos, const Boundary &b, int slot) {
+  index_.erase(pos, b.cipher, slot);
+  if (b.plain != b.cipher) index_.erase(pos, b.plain, slot);
 }
 
 void SessionTable::unindex_boundary(Session &s, size_t k) {
-  const uint64_t pos = s.v1->first_boundary + k * kBoundary;
-  const Boundary &b = s.v1->boundaries[k];
-  index_.erase(pos, b.cipher, s.slot);
-  if (b.plain != b.cipher) index_.erase(pos, b.plain, s.slot);
+  unindex(s.v1->first_boundary + k * kBoundary, s.v1->boundaries[k], s.slot);
 }
 
 void SessionTable::trim_boundaries(Session &s) {
@@ -194,10 +231,36 @@ void SessionTable::trim_boundaries(Session &s) {
   }
 }
 
+void SessionTable::reserve_index(size_t more) {
+  index_.reserve(more, [this](auto &&add) {
+    for (const auto &kv : sessions_) {
+      const Session &s = *kv.second;
+      if (!s.v1 || s.slot == 0) continue;
+      const SessionV1 &v1 = *s.v1;
+      const size_t indexed = v1.boundaries.size() - std::min<size_t>(v1.unindexed, v1.boundaries.size());
+      for (size_t k = 0; k < indexed; ++k) {
+        const uint64_t pos = v1.first_boundary + k * kBoundary;
+        const Boundary &b = v1.boundaries[k];
+        add(pos, b.cipher, s.slot);
+        if (b.plain != b.cipher) add(pos, b.plain, s.slot);
+      }
+    }
+  });
+}
+
+bool SessionTable::recorded(const HotRecord &h, uint64_t pos, uint32_t fp) {
+  if (pos < h.first_boundary) return false;
+  const uint64_t k = (pos - h.first_boundary) / kBoundary;
+  const Boundary *b = k + 1 == h.boundaries.count ? &h.newest
+                      : k < h.boundaries.count    ? h.boundaries.at(static_cast<size_t>(k))
+                                                  : nullptr;
+  return b && (b->cipher == fp || b->plain == fp);
+}
+
 SessionTable::Candidate SessionTable::find_reusable(uint64_t recv_count, uint32_t fp, Reason *why) {
-  // Entries leave the index when their boundary leaves the window, so a match
-  // names a session that recorded `fp` at `boundary`; it only remains to see
-  // whether it still holds what the client misses. Two sessions may share a
+  // The index gives candidates; a session counts if it recorded `fp` at
+  // `boundary` (its boundaries below the window are gone, as are their index
+  // entries) and still holds what the client misses. Two sessions may share a
   // 32-bit fingerprint at one position: one of them is picked at random, so a
   // client turned away by a wrong pick succeeds on a later attempt.
   const uint64_t boundary = recv_count - recv_count % kBoundary;
@@ -206,6 +269,7 @@ SessionTable::Candidate SessionTable::find_reusable(uint64_t recv_count, uint32_
   size_t count = 0;
   index_.find(boundary, fp, [&](int slot) {
     const HotRecord &h = hot_[static_cast<size_t>(slot)];
+    if (!recorded(h, boundary, fp)) return false;
     if (!within_held(recv_count, h.sent, h.held)) {
       *why = Reason::kWindowExceeded;
       return false;

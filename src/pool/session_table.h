@@ -55,8 +55,10 @@ class SessionTable {
   }
 
   // Version 1 fingerprints. The session's stream has just reached a 256-byte
-  // boundary: record both fingerprints there (in the session only).
-  static void record_boundary(Session &s);
+  // boundary: record both fingerprints there (in the session; the index
+  // follows in index_recorded). A ring holding all the window needs first
+  // lets its oldest boundary go, which the stream no longer holds.
+  void record_boundary(Session &s);
   // Indexes the boundaries recorded since the last call, then forgets those
   // no reuse request can name any more: all of one send's index updates
   // together, their memory fetched at once rather than one miss after
@@ -91,7 +93,8 @@ class SessionTable {
   }
 
  private:
-  friend struct ServerTestPeer;  // tests reach the id counter through it
+  friend struct ServerTestPeer;        // tests reach the id counter through it
+  friend struct SessionTableTestPeer;  // and the index
 
   // What a reuse lookup reads, packed densely by slot, so that with 100k
   // sessions a lookup reads a few megabytes (index and these records) rather
@@ -101,17 +104,39 @@ class SessionTable {
     uint64_t sent = 0;      // server->client stream position
     uint32_t held = 0;      // bytes held for resending (window <= 1 GiB)
     int32_t id = 0;
+    // Version 1: its recorded boundaries, to check a candidate; the newest
+    // also here, since a client that missed nothing names it, and then the
+    // check reads nothing beyond this record.
+    uint64_t first_boundary = 0;
+    BoundaryRing::View boundaries;
+    Boundary newest = {0, 0};
   };
 
   int take_slot(Session &s);
   void release_slot(int slot);
   void unindex_boundary(Session &s, size_t k);  // the k-th recorded boundary
+  // Room in the index for `more` entries (rebuilt from the sessions if it
+  // must grow).
+  void reserve_index(size_t more);
+  // Whether s recorded `fp` (either form) at boundary `pos`: the check of a
+  // candidate the index gives.
+  static bool recorded(const HotRecord &h, uint64_t pos, uint32_t fp);
   void trim_boundaries(Session &s);
   // An entry of the detach order that no longer names a detached session.
   bool stale(const std::pair<int, uint64_t> &entry) const;
 
+  // Boundaries record_boundary() let go that are still in the index, until
+  // index_recorded() erases them with the rest of the send's updates.
+  struct Leaving {
+    uint64_t pos;
+    Boundary b;
+    int slot;
+  };
+  void unindex(uint64_t pos, const Boundary &b, int slot);
+
   std::unordered_map<int, std::unique_ptr<Session>> sessions_;
-  FingerprintIndex index_;  // (boundary, fingerprint) -> slot in hot_
+  std::vector<Leaving> leaving_;
+  FingerprintIndex index_;  // (boundary, fingerprint) -> slots in hot_ (candidates)
   std::vector<HotRecord> hot_;
   std::vector<int> free_slots_;
   // (id, detach serial) in the order sessions lost their sockets. Attaching

@@ -11,10 +11,29 @@
 namespace sc {
 
 namespace {
+
 constexpr size_t kMappedTableBytes = size_t{4} << 20;
+// Grown at 9/10 full, to 5/4 of what it must hold over 9/10: a table runs
+// between about 72% and 90% full.
+constexpr size_t kMaxLoadTenths = 9;
+constexpr size_t kMinBuckets = 4;
+// Displacements an insert tries before stashing the entry it holds.
+constexpr int kMaxKicks = 500;
+// Stashed entries tolerated before a reserve() rebuilds, beyond what the
+// last build itself left there (keys alike in tag and buckets that a bigger
+// table cannot separate either).
+constexpr size_t kStashSlack = 16;
+
+// Positions are kept as pos / 256 in 32 bits: they alias only 1 TiB apart,
+// far beyond any window, and callers check what they find anyway.
+inline uint32_t pos_key(uint64_t pos) { return static_cast<uint32_t>(pos >> 8); }
+
+// A value in [0, n) from the top 32 bits of x (multiply-shift, no division).
+inline size_t scale(uint64_t x, size_t n) { return static_cast<size_t>(((x >> 32) * n) >> 32); }
+
 }  // namespace
 
-void FingerprintIndex::Table::operator()(Entry *p) const {
+void FingerprintIndex::Table::operator()(Bucket *p) const {
 #if defined(__linux__)
   if (mapped) {
     munmap(p, mapped);
@@ -24,83 +43,118 @@ void FingerprintIndex::Table::operator()(Entry *p) const {
   delete[] p;
 }
 
-std::unique_ptr<FingerprintIndex::Entry[], FingerprintIndex::Table> FingerprintIndex::make_table(size_t slots) {
+std::unique_ptr<FingerprintIndex::Bucket[], FingerprintIndex::Table> FingerprintIndex::make_table(size_t count) {
 #if defined(__linux__)
-  const size_t bytes = slots * sizeof(Entry);
+  const size_t bytes = count * sizeof(Bucket);
   if (bytes >= kMappedTableBytes) {
     void *p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) resource_failure("fingerprint index");
 #if defined(MADV_HUGEPAGE)
     madvise(p, bytes, MADV_HUGEPAGE);  // a hint; without it the table still works
 #endif
-    // Anonymous pages read as zero: every slot starts empty.
-    return std::unique_ptr<Entry[], Table>(static_cast<Entry *>(p), Table{bytes});
+    // Anonymous pages read as zero: every bucket starts empty.
+    return std::unique_ptr<Bucket[], Table>(static_cast<Bucket *>(p), Table{bytes});
   }
 #endif
-  return std::unique_ptr<Entry[], Table>(new Entry[slots](), Table{0});
+  return std::unique_ptr<Bucket[], Table>(new Bucket[count](), Table{0});
 }
 
-size_t FingerprintIndex::home(uint32_t key, uint32_t fp) const {
-  uint64_t h = key * 0x9e3779b97f4a7c15ull ^ (static_cast<uint64_t>(fp) * 0xc2b2ae3d27d4eb4full);
+FingerprintIndex::Probe FingerprintIndex::probe(uint64_t pos, uint32_t fp) const {
+  uint64_t h = (pos_key(pos) * 0x9e3779b97f4a7c15ull) ^ (static_cast<uint64_t>(fp) * 0xc2b2ae3d27d4eb4full);
   h ^= h >> 29;
-  return static_cast<size_t>(h) & mask_;
+  h *= 0xbf58476d1ce4e5b9ull;
+  h ^= h >> 32;
+  Probe p;
+  p.tag = static_cast<uint32_t>(h >> 56);
+  p.first = scale(h << 32, count_);
+  p.second = other_bucket(p.first, p.tag);
+  return p;
 }
 
-void FingerprintIndex::rehash(size_t new_slots) {
-  // The new table first: if it cannot be had, the index stays as it was.
-  std::unique_ptr<Entry[], Table> fresh = make_table(new_slots);
-  std::unique_ptr<Entry[], Table> old = std::move(slots_);
-  const size_t old_slots = old ? mask_ + 1 : 0;
-  slots_ = std::move(fresh);
-  mask_ = new_slots - 1;
-  for (size_t k = 0; k < old_slots; ++k) {
-    const Entry &e = old[k];
-    if (e.id == 0) continue;
-    size_t slot = home(e.pos_key, e.fp);
-    while (slots_[slot].id != 0) slot = (slot + 1) & mask_;
-    slots_[slot] = e;
+// The other bucket of an entry in `bucket` with `tag`: (g - bucket) mod n for
+// a g that depends on the tag alone, so that applying it twice gives bucket
+// back, with any number of buckets.
+size_t FingerprintIndex::other_bucket(size_t bucket, uint32_t tag) const {
+  const size_t g = scale((tag + 1ull) * 0x9e3779b97f4a7c15ull, count_);
+  return g >= bucket ? g - bucket : g + count_ - bucket;
+}
+
+bool FingerprintIndex::needs_room(size_t more) const {
+  if ((size_ + more) * 10 > count_ * kWays * kMaxLoadTenths) return true;
+  return stash_.size() > stash_after_build_ + kStashSlack && stash_.size() > size_ / 64;
+}
+
+void FingerprintIndex::allocate(size_t entries) {
+  size_t count = entries * 10 * 5 / (4 * kWays * kMaxLoadTenths) + 1;
+  if (count < kMinBuckets) count = kMinBuckets;
+  buckets_ = make_table(count);
+  count_ = count;
+}
+
+bool FingerprintIndex::put(size_t bucket, uint32_t entry) {
+  for (uint32_t &e : buckets_[bucket].entry) {
+    if (e == 0) {
+      e = entry;
+      return true;
+    }
   }
+  return false;
 }
 
 void FingerprintIndex::insert(uint64_t pos, uint32_t fp, int id) {
-  // Keep the load factor at most 3/4 so probes stay short.
-  if (!slots_ || (size_ + 1) * 4 > (mask_ + 1) * 3) rehash(slots_ ? (mask_ + 1) * 2 : 16);
-  const uint32_t key = pos_key(pos);
-  size_t slot = home(key, fp);
-  while (slots_[slot].id != 0) slot = (slot + 1) & mask_;
-  slots_[slot] = Entry{key, fp, id};
+  if (!buckets_) allocate(size_ + 1);
+  const Probe p = probe(pos, fp);
+  uint32_t entry = p.tag << kIdBits | (static_cast<uint32_t>(id) & kIdMask);
   ++size_;
+  if (put(p.first, entry) || put(p.second, entry)) return;
+  // Both full: displace an entry to its other bucket, and so on.
+  size_t b = (kick_ & 1) ? p.first : p.second;
+  for (int n = 0; n < kMaxKicks; ++n) {
+    std::swap(entry, buckets_[b].entry[kick_++ % kWays]);
+    b = other_bucket(b, entry >> kIdBits);
+    if (put(b, entry)) return;
+  }
+  SC_TRY {
+    stash_.push_back(Stashed{b, entry});
+  }
+  SC_CATCH_ALL {
+    --size_;  // the displaced entry is lost: rather the whole index stays usable
+    SC_RETHROW;
+  }
 }
 
 bool FingerprintIndex::erase(uint64_t pos, uint32_t fp, int id) {
   if (size_ == 0) return false;
-  const uint32_t key = pos_key(pos);
-  size_t slot = home(key, fp);
-  for (;; slot = (slot + 1) & mask_) {
-    const Entry &e = slots_[slot];
-    if (e.id == 0) return false;
-    if (e.pos_key == key && e.fp == fp && e.id == id) break;
+  const Probe p = probe(pos, fp);
+  const uint32_t want = p.tag << kIdBits | (static_cast<uint32_t>(id) & kIdMask);
+  bool found = false;
+  for (size_t b : {p.first, p.second}) {
+    for (uint32_t &e : buckets_[b].entry) {
+      if (e == want) {
+        e = 0;
+        found = true;
+        break;
+      }
+    }
+    if (found) break;
   }
-  // Backward-shift deletion: pull later entries of the cluster into the hole
-  // when their home slot does not lie cyclically after the hole.
-  size_t hole = slot;
-  for (size_t next = (hole + 1) & mask_;; next = (next + 1) & mask_) {
-    const Entry &e = slots_[next];
-    if (e.id == 0) break;
-    const size_t h = home(e.pos_key, e.fp);
-    const bool stays = ((next - h) & mask_) < ((next - hole) & mask_);
-    if (!stays) {
-      slots_[hole] = e;
-      hole = next;
+  for (size_t k = 0; !found && k < stash_.size(); ++k) {
+    if (stash_[k].entry == want && (stash_[k].bucket == p.first || stash_[k].bucket == p.second)) {
+      stash_[k] = stash_.back();
+      stash_.pop_back();
+      found = true;
     }
   }
-  slots_[hole] = Entry{0, 0, 0};
-  --size_;
-  if (size_ == 0) {
-    slots_.reset();
-    mask_ = 0;
-  }
+  if (!found) return false;
+  if (--size_ == 0) release();
   return true;
+}
+
+void FingerprintIndex::release() {
+  buckets_.reset();
+  count_ = 0;
+  std::vector<Stashed>().swap(stash_);
+  stash_after_build_ = 0;
 }
 
 }  // namespace sc

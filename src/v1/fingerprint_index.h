@@ -1,43 +1,88 @@
-// Finds the sessions whose server->client stream had fingerprint `fp` at
-// 256-byte boundary `pos`: the lookup behind every reuse request. An open
-// addressing hash table (linear probing, backward-shift deletion) that may
-// hold several sessions under one key; expected O(1) per operation.
+// Finds the sessions whose server->client stream may have had fingerprint
+// `fp` at 256-byte boundary `pos`: the lookup behind every reuse request.
+//
+// Compact by design, since a full-window session has about 512 entries (two
+// fingerprint forms per boundary): an entry is 4 bytes, the id and an 8-bit
+// tag of the key, in a bucketed cuckoo table (buckets of four; each key has
+// two buckets, the second computed from the first and the tag, so an entry
+// can move between them without its key). The key itself is not kept, so a
+// lookup may visit ids stored under other keys: the caller checks each
+// candidate against what the session recorded. Entries alike in id, tag and
+// buckets are interchangeable, so erasing any of them is as good as erasing
+// the one inserted under that key.
+//
+// For the same reason the table cannot move its entries to a larger table by
+// itself: reserve() rebuilds it from the caller, who knows every key.
 #ifndef SC_V1_FINGERPRINT_INDEX_H
 #define SC_V1_FINGERPRINT_INDEX_H
 
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <utility>
+#include <vector>
 
 namespace sc {
 
 class FingerprintIndex {
  public:
-  FingerprintIndex() = default;
+  // Ids are 1 .. kMaxId.
+  static constexpr int kMaxId = (1 << 24) - 1;
 
-  // `pos` is a multiple of 256. `id` is any nonzero int the caller chooses
-  // (the server stores the slot of the session's hot record).
+  FingerprintIndex() = default;
+  FingerprintIndex(FingerprintIndex &&) noexcept = default;
+  FingerprintIndex &operator=(FingerprintIndex &&) noexcept = default;
+
+  // Makes room for `more` inserts. When the table must grow, a larger one is
+  // filled from each(add): `each` must call add(pos, fp, id) once for every
+  // entry the index holds. If that throws (no memory), the index is as it was.
+  template <typename Each>
+  void reserve(size_t more, Each &&each) {
+    if (!needs_room(more)) return;
+    FingerprintIndex fresh;
+    fresh.allocate(size_ + more);
+    each([&fresh](uint64_t pos, uint32_t fp, int id) { fresh.insert(pos, fp, id); });
+    fresh.stash_after_build_ = fresh.stash_.size();
+    *this = std::move(fresh);
+  }
+
+  // `pos` is a multiple of 256; `id` is 1 .. kMaxId. Works without a
+  // reserve() too, more slowly once the table is full.
   void insert(uint64_t pos, uint32_t fp, int id);
-  // Removes one entry equal to (pos, fp, id); false if there is none.
+  // Removes one entry that (pos, fp, id) could have made; false if none.
   bool erase(uint64_t pos, uint32_t fp, int id);
 
-  // Calls visit(id) for each entry under (pos, fp) until it returns true;
-  // returns that id, or 0.
+  // Calls visit(id) for each entry that may be under (pos, fp), until it
+  // returns true; returns that id, or 0. Every id inserted under (pos, fp)
+  // and not erased is visited.
   template <typename Visit>
   int find(uint64_t pos, uint32_t fp, Visit &&visit) const {
     if (size_ == 0) return 0;
-    const uint32_t key = pos_key(pos);
-    for (size_t slot = home(key, fp);; slot = (slot + 1) & mask_) {
-      const Entry &e = slots_[slot];
-      if (e.id == 0) return 0;
-      if (e.pos_key == key && e.fp == fp && visit(e.id)) return e.id;
+    const Probe p = probe(pos, fp);
+    for (int k = 0; k < 2; ++k) {
+      const size_t b = k == 0 ? p.first : p.second;
+      if (k == 1 && b == p.first) break;
+      for (uint32_t e : buckets_[b].entry) {
+        if (e != 0 && (e >> kIdBits) == p.tag && visit(static_cast<int>(e & kIdMask)))
+          return static_cast<int>(e & kIdMask);
+      }
     }
+    for (const Stashed &s : stash_) {
+      if ((s.bucket == p.first || s.bucket == p.second) && (s.entry >> kIdBits) == p.tag &&
+          visit(static_cast<int>(s.entry & kIdMask)))
+        return static_cast<int>(s.entry & kIdMask);
+    }
+    return 0;
   }
 
   // Starts fetching the memory an operation on (pos, fp) will touch.
   void prefetch(uint64_t pos, uint32_t fp) const {
 #if defined(__GNUC__)
-    if (slots_) __builtin_prefetch(&slots_[home(pos_key(pos), fp)]);
+    if (buckets_) {
+      const Probe p = probe(pos, fp);
+      __builtin_prefetch(&buckets_[p.first]);
+      __builtin_prefetch(&buckets_[p.second]);
+    }
 #else
     (void)pos;
     (void)fp;
@@ -45,37 +90,50 @@ class FingerprintIndex {
   }
 
   size_t size() const { return size_; }
-  size_t memory_bytes() const { return slots_ ? (mask_ + 1) * sizeof(Entry) : 0; }
+  size_t memory_bytes() const { return count_ * sizeof(Bucket) + stash_.capacity() * sizeof(Stashed); }
 
  private:
-  // 12 bytes, so that the table of a pool with 100k sessions stays within a
-  // few megabytes, where random reads are still cheap. Positions are kept as
-  // pos / 256 in 32 bits: they alias only 1 TiB apart, far beyond any window,
-  // and callers check the window anyway.
-  struct Entry {
-    uint32_t pos_key;
-    uint32_t fp;
-    int32_t id;  // 0: empty slot
-  };
-  static uint32_t pos_key(uint64_t pos) { return static_cast<uint32_t>(pos >> 8); }
+  static constexpr unsigned kIdBits = 24;
+  static constexpr uint32_t kIdMask = (1u << kIdBits) - 1;
+  static constexpr size_t kWays = 4;
 
-  size_t home(uint32_t key, uint32_t fp) const;
-  void rehash(size_t new_slots);
+  struct alignas(16) Bucket {
+    uint32_t entry[kWays];  // tag << kIdBits | id; 0: empty
+  };
+  // An entry no bucket had room for, with one of its two buckets.
+  struct Stashed {
+    size_t bucket;
+    uint32_t entry;
+  };
+  struct Probe {
+    size_t first, second;
+    uint32_t tag;
+  };
+
+  Probe probe(uint64_t pos, uint32_t fp) const;
+  size_t other_bucket(size_t bucket, uint32_t tag) const;
+  bool needs_room(size_t more) const;
+  void allocate(size_t entries);  // an empty table for this many entries
+  bool put(size_t bucket, uint32_t entry);
+  void release();
 
   // Tables of several megabytes are mapped apart and asked for huge pages:
-  // each operation reads one random slot, and with 4 KiB pages most of them
-  // would also miss the TLB.
+  // each operation reads two random buckets, and with 4 KiB pages most of
+  // them would also miss the TLB.
   struct Table {
     Table() noexcept : mapped(0) {}
     explicit Table(size_t bytes) noexcept : mapped(bytes) {}
-    void operator()(Entry *p) const;
+    void operator()(Bucket *p) const;
     size_t mapped;  // bytes mapped, or 0: from operator new[]
   };
-  static std::unique_ptr<Entry[], Table> make_table(size_t slots);
+  static std::unique_ptr<Bucket[], Table> make_table(size_t count);
 
-  std::unique_ptr<Entry[], Table> slots_;
-  size_t mask_ = 0;
-  size_t size_ = 0;
+  std::unique_ptr<Bucket[], Table> buckets_;
+  size_t count_ = 0;  // buckets
+  size_t size_ = 0;   // entries, stashed ones included
+  std::vector<Stashed> stash_;
+  size_t stash_after_build_ = 0;
+  uint32_t kick_ = 0;  // which way an insert displaces next
 };
 
 }  // namespace sc
