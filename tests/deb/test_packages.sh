@@ -137,6 +137,15 @@ else
   pass "libstableconn.so.$version: SONAME $soname, exports $(nm -D --defined-only "$so" | wc -l) C functions and nothing else"
 fi
 
+for v in 5.4 5.3; do
+  mod="$libdir/lua/$v/stableconn.so"
+  others=$(nm -D --defined-only "$mod" | awk '{print $3}' | grep -v '^luaopen_stableconn' || true)
+  [ -z "$others" ] || fail "the Lua $v module exports more than its luaopen_* functions: $others"
+  readelf -d "$mod" | grep -q "NEEDED.*\[libstableconn\.so\.$soversion\]" ||
+    fail "the Lua $v module does not load libstableconn.so.$soversion"
+done
+pass "the Lua modules export their luaopen_* functions only and load libstableconn.so.$soversion"
+
 # ---- 3. the consumer project against the tree ----------------------------
 # pkg-config sees only the tree's .pc file and the system's libcrypto.pc.
 dep_pc_dir="/usr/lib/$multiarch/pkgconfig"
