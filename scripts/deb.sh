@@ -4,22 +4,21 @@
 # with lintian, and tests them installed into a directory tree
 # (tests/deb/test_packages.sh).
 #
-#   bash scripts/deb.sh [OUTPUT_DIR]    # default: build-deb/
+#   bash scripts/deb.sh [OUTPUT_DIR]    # default: build-deb/ in the source tree
 #
 # The copy holds the files git knows of (committed or not, ignored ones left
-# out), as they are in the working tree; the source tree itself is not
-# written to. OUTPUT_DIR receives the .debs, the .changes and .buildinfo
-# files, and the logs of the build and of lintian; what it held before is
-# removed. Missing build tools are installed with apt-get when run as root;
+# out), as they are in the working tree; nothing is written to the source
+# tree but OUTPUT_DIR. That receives the .debs, the .changes and .buildinfo
+# files, and the logs of the build and of lintian, replacing those of an
+# earlier run. Missing build tools are installed with apt-get when run as root;
 # otherwise the script stops and prints the command to run.
 set -euo pipefail
 
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
-source_dir="$(pwd)"
+source_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 
-out="${1:-build-deb}"
-mkdir -p "$out"
-out="$(cd "$out" && pwd)"
+# OUTPUT_DIR relative to where the script is started from.
+out="$(realpath -m "${1:-$source_dir/build-deb}")"
+cd "$source_dir"
 case "$out/" in
   "$source_dir/"*)
     # Inside the tree only where git ignores it.
@@ -30,6 +29,7 @@ case "$out/" in
     fi
     ;;
 esac
+mkdir -p "$out"
 
 # ---- build dependencies (Debian package names) ----
 source scripts/deps.sh
