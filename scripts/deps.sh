@@ -5,11 +5,13 @@
 #   source scripts/deps.sh
 #   need_command cmake cmake          # command name, package
 #   need_file /usr/include/md5.h libmd-dev   # path (glob allowed), package
+#   need_package build-essential     # an installed Debian package, by name
 #   need_build_tools                  # cmake, g++, make, libmd-dev, libssl-dev
 #   need_test_tools                   # what the packaging tests use
 #   need_i386                         # 32-bit compilers and i386 libraries
 #   need_armhf                        # ARM cross compilers, qemu-user, armhf libraries
 #   need_libcxx                       # clang with LLVM's libc++ and libc++abi
+#   need_deb_tools                    # what building and testing the .debs takes
 #   install_missing
 
 sc_missing=()
@@ -20,6 +22,10 @@ need_command() {
 
 need_file() {
   compgen -G "$1" >/dev/null || sc_missing+=("$2")
+}
+
+need_package() {
+  dpkg-query -W -f '${Status}' "$1" 2>/dev/null | grep -q ' installed$' || sc_missing+=("$1")
 }
 
 need_build_tools() {
@@ -47,6 +53,25 @@ need_test_tools() {
   need_file /usr/include/lua5.4/lua.h liblua5.4-dev
   need_file /usr/include/lua5.3/lua.h liblua5.3-dev
   need_file "/usr/lib/*/lua/5.4/socket/core.so" lua-socket
+  need_command python3 python3
+}
+
+# scripts/deb.sh: dpkg-buildpackage with debhelper and the Build-Depends of
+# debian/control (without the test suite's: the nocheck profile), lintian,
+# and what the package test runs (the Lua and Python interpreters, LuaJIT).
+need_deb_tools() {
+  need_build_tools
+  need_package build-essential
+  need_command dpkg-buildpackage dpkg-dev
+  need_command dh debhelper
+  need_command fakeroot fakeroot
+  need_command lintian lintian
+  need_command pkg-config pkgconf
+  need_file /usr/include/lua5.4/lua.h liblua5.4-dev
+  need_file /usr/include/lua5.3/lua.h liblua5.3-dev
+  need_command lua5.4 lua5.4
+  need_command lua5.3 lua5.3
+  need_command luajit luajit
   need_command python3 python3
 }
 
