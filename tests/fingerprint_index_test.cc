@@ -122,7 +122,7 @@ TEST(FingerprintIndex, FindStopsAtTheAcceptedId) {
 }
 
 TEST(FingerprintIndex, MoreCopiesOfOneKeyThanItsTwoBucketsHold) {
-  // Two buckets of four take eight; the rest wait in the stash, and every
+  // Two buckets of eight take sixteen; the rest wait in the stash, and every
   // copy is still found, counted and erased.
   FingerprintIndex index;
   Model model;
@@ -170,8 +170,8 @@ TEST(FingerprintIndex, ReserveRebuildsFromTheCallerAndStaysSmall) {
     ASSERT_TRUE(finds_all(index, model, kv.first.first, kv.first.second, &extra));
     ++lookups;
   }
-  // A visit that is not the key's takes the same 8-bit tag in one of 8 ways
-  // (two buckets of four): about 3% of lookups.
+  // A visit that is not the key's takes the same 8-bit tag in one of 16 ways
+  // (two buckets of eight): about 6% of lookups.
   EXPECT_LT(extra * 10, lookups) << extra << " extra visits in " << lookups << " lookups";
   for (const auto &kv : model) ASSERT_TRUE(index.erase(kv.first.first, kv.first.second, kv.second));
   EXPECT_EQ(0u, index.size());

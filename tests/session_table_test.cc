@@ -59,6 +59,27 @@ TEST(SessionTable, ACandidateThatDidNotRecordTheFingerprintIsNotTaken) {
   EXPECT_EQ(s.id, table.find_reusable(10, fp, &why).id);
 }
 
+TEST(SessionTable, AnOlderBoundaryIsCheckedInTheRing) {
+  // Boundary 0, then 256 as the stream crosses it: a request that names 0
+  // is checked against the ring rather than the copy of the newest.
+  SessionTable table;
+  Session &s = table.add(table.allocate_id(), 7, kWindow);
+  const uint32_t fp0 = s.v1->fp_cipher;
+  send(table, s, 256);
+  s.v1->fp_cipher = s.v1->fp_plain = fp0 ^ 0x5555;  // as if the cipher had run
+  table.record_boundary(s);
+  table.index_recorded(s);
+  send(table, s, 100);
+  Reason why = Reason::kNone;
+  EXPECT_EQ(s.id, table.find_reusable(10, fp0, &why).id);
+  EXPECT_EQ(s.id, table.find_reusable(300, fp0 ^ 0x5555, &why).id);
+  EXPECT_EQ(0, table.find_reusable(300, fp0, &why).id);
+  EXPECT_EQ(0, table.find_reusable(10, fp0 ^ 0x5555, &why).id);
+  const uint32_t other = lookalike(table, 0, fp0, s.slot);
+  ASSERT_NE(0u, other);
+  EXPECT_EQ(0, table.find_reusable(10, other, &why).id);
+}
+
 TEST(BoundaryRing, KeepsOrderThroughWrapsGrowthAndShrink) {
   BoundaryRing ring(kWindow);  // needs at most 258
   uint32_t next = 0, oldest = 0;

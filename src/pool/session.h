@@ -57,19 +57,6 @@ class BoundaryRing {
     head_ = static_cast<uint32_t>(wrap(head_ + 1));
     --count_;
   }
-  // Where the ring's entries are now, for a reader that must not touch the
-  // session (valid until the ring next changes).
-  struct View {
-    const Boundary *items = nullptr;
-    uint32_t cap = 0, head = 0, count = 0;
-    const Boundary *at(size_t k) const {
-      if (k >= count) return nullptr;
-      const size_t i = head + k;
-      return &items[i >= cap ? i - cap : i];
-    }
-  };
-  View view() const { return View{items_.get(), cap_, head_, count_}; }
-
   // After a send larger than the window: back to what the window needs.
   // Without memory for the smaller ring, the larger one stays.
   void shrink() {

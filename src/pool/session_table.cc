@@ -144,10 +144,9 @@ void SessionTable::sync(const Session &s) {
   h.received = s.received;
   h.sent = s.sent();
   h.held = static_cast<uint32_t>(s.out.held());
-  if (s.v1) {
-    h.first_boundary = s.v1->first_boundary;
-    h.boundaries = s.v1->boundaries.view();
-    if (h.boundaries.count) h.newest = *h.boundaries.at(h.boundaries.count - 1);
+  if (s.v1 && s.v1->boundaries.size()) {
+    h.newest = s.v1->boundaries[s.v1->boundaries.size() - 1];
+    h.v1 = s.v1.get();
   }
 }
 
@@ -172,31 +171,36 @@ void SessionTable::index_recorded(Session &s) {
   SessionV1 &v1 = *s.v1;
   const size_t n = v1.boundaries.size();
   const size_t first_new = n - std::min<size_t>(v1.unindexed, n);
-  const uint64_t begin = s.out.resend().begin();
-  const uint64_t lowest = begin - begin % kBoundary;
-  const size_t leaving = v1.first_boundary < lowest
-                             ? std::min<size_t>(n, static_cast<size_t>((lowest - v1.first_boundary) / kBoundary))
-                             : 0;
-  for (const Leaving &l : leaving_) {
-    index_.prefetch(l.pos, l.b.cipher);
-    index_.prefetch(l.pos, l.b.plain);
-  }
-  for (size_t k = first_new; k < n; ++k) {
-    const uint64_t pos = v1.first_boundary + k * kBoundary;
-    index_.prefetch(pos, v1.boundaries[k].cipher);
-    index_.prefetch(pos, v1.boundaries[k].plain);
-  }
-  for (size_t k = 0; k < leaving; ++k) {
-    const uint64_t pos = v1.first_boundary + k * kBoundary;
-    index_.prefetch(pos, v1.boundaries[k].cipher);
-    index_.prefetch(pos, v1.boundaries[k].plain);
-  }
+  // Each update reads two random buckets of a table that may be far larger
+  // than the caches: the buckets of the update kLookahead places further on
+  // are fetched while this one runs, so that several misses overlap (all of
+  // them at once would overflow what the CPU can have in flight).
+  constexpr size_t kLookahead = 4;
+  auto fetch = [this](uint64_t pos, const Boundary &b) {
+    index_.prefetch(pos, b.cipher);
+    if (b.plain != b.cipher) index_.prefetch(pos, b.plain);
+  };
+  const size_t gone = leaving_.size(), updates = gone + (n - first_new);
+  auto fetch_update = [&](size_t u) {
+    if (u >= updates) return;
+    if (u < gone) {
+      fetch(leaving_[u].pos, leaving_[u].b);
+    } else {
+      const size_t k = first_new + (u - gone);
+      fetch(v1.first_boundary + k * kBoundary, v1.boundaries[k]);
+    }
+  };
+  for (size_t u = 0; u < kLookahead; ++u) fetch_update(u);
   // What left the ring goes first: a rebuild of the index (reserve) sees
   // only what the rings hold.
-  for (const Leaving &l : leaving_) unindex(l.pos, l.b, l.slot);
+  for (size_t u = 0; u < gone; ++u) {
+    fetch_update(u + kLookahead);
+    unindex(leaving_[u].pos, leaving_[u].b, leaving_[u].slot);
+  }
   leaving_.clear();
   reserve_index(2 * (n - first_new));
   for (size_t k = first_new; k < n; ++k) {
+    fetch_update(gone + (k - first_new) + kLookahead);
     const uint64_t pos = v1.first_boundary + k * kBoundary;
     const Boundary &b = v1.boundaries[k];
     index_.insert(pos, b.cipher, s.slot);
@@ -206,7 +210,7 @@ void SessionTable::index_recorded(Session &s) {
   v1.unindexed = 0;
   trim_boundaries(s);
   v1.boundaries.shrink();
-  sync(s);  // the hot record's view of the ring, which may have moved
+  sync(s);  // the hot record's copy of the newest boundary
 }
 
 void SessionTable::unindex(uint64_t pos, const Boundary &b, int slot) {
@@ -249,12 +253,12 @@ void SessionTable::reserve_index(size_t more) {
 }
 
 bool SessionTable::recorded(const HotRecord &h, uint64_t pos, uint32_t fp) {
-  if (pos < h.first_boundary) return false;
-  const uint64_t k = (pos - h.first_boundary) / kBoundary;
-  const Boundary *b = k + 1 == h.boundaries.count ? &h.newest
-                      : k < h.boundaries.count    ? h.boundaries.at(static_cast<size_t>(k))
-                                                  : nullptr;
-  return b && (b->cipher == fp || b->plain == fp);
+  if (pos == h.sent - h.sent % kBoundary) return h.newest.cipher == fp || h.newest.plain == fp;
+  if (!h.v1 || pos < h.v1->first_boundary) return false;
+  const uint64_t k = (pos - h.v1->first_boundary) / kBoundary;
+  if (k >= h.v1->boundaries.size()) return false;
+  const Boundary &b = h.v1->boundaries[static_cast<size_t>(k)];
+  return b.cipher == fp || b.plain == fp;
 }
 
 SessionTable::Candidate SessionTable::find_reusable(uint64_t recv_count, uint32_t fp, Reason *why) {

@@ -104,12 +104,12 @@ class SessionTable {
     uint64_t sent = 0;      // server->client stream position
     uint32_t held = 0;      // bytes held for resending (window <= 1 GiB)
     int32_t id = 0;
-    // Version 1: its recorded boundaries, to check a candidate; the newest
-    // also here, since a client that missed nothing names it, and then the
-    // check reads nothing beyond this record.
-    uint64_t first_boundary = 0;
-    BoundaryRing::View boundaries;
+    // Version 1: the boundaries it recorded, to check a candidate. The
+    // newest, at the last multiple of 256 not above `sent`, is copied here,
+    // since a client that missed nothing names it: that check then reads
+    // nothing beyond this record.
     Boundary newest = {0, 0};
+    const SessionV1 *v1 = nullptr;
   };
 
   int take_slot(Session &s);

@@ -3,9 +3,9 @@
 //
 // Compact by design, since a full-window session has about 512 entries (two
 // fingerprint forms per boundary): an entry is 4 bytes, the id and an 8-bit
-// tag of the key, in a bucketed cuckoo table (buckets of four; each key has
-// two buckets, the second computed from the first and the tag, so an entry
-// can move between them without its key). The key itself is not kept, so a
+// tag of the key, in a bucketed cuckoo table (buckets of eight entries, 32
+// bytes; each key has two buckets, the second computed from the first and
+// the tag, so an entry can move between them without its key). The key itself is not kept, so a
 // lookup may visit ids stored under other keys: the caller checks each
 // candidate against what the session recorded. Entries alike in id, tag and
 // buckets are interchangeable, so erasing any of them is as good as erasing
@@ -95,9 +95,9 @@ class FingerprintIndex {
  private:
   static constexpr unsigned kIdBits = 24;
   static constexpr uint32_t kIdMask = (1u << kIdBits) - 1;
-  static constexpr size_t kWays = 4;
+  static constexpr size_t kWays = 8;
 
-  struct alignas(16) Bucket {
+  struct alignas(32) Bucket {
     uint32_t entry[kWays];  // tag << kIdBits | id; 0: empty
   };
   // An entry no bucket had room for, with one of its two buckets.
