@@ -175,14 +175,18 @@ void SessionTable::index_recorded(Session &s) {
   // than the caches: the buckets of the update kLookahead places further on
   // are fetched while this one runs, so that several misses overlap (all of
   // them at once would overflow what the CPU can have in flight).
+  // A table that fits in the caches is not worth it: the fetch would cost a
+  // second hashing of every key for nothing.
   constexpr size_t kLookahead = 4;
+  constexpr size_t kFetchFromBytes = size_t{1} << 20;
+  const bool ahead = index_.memory_bytes() >= kFetchFromBytes;
   auto fetch = [this](uint64_t pos, const Boundary &b) {
     index_.prefetch(pos, b.cipher);
     if (b.plain != b.cipher) index_.prefetch(pos, b.plain);
   };
   const size_t gone = leaving_.size(), updates = gone + (n - first_new);
   auto fetch_update = [&](size_t u) {
-    if (u >= updates) return;
+    if (!ahead || u >= updates) return;
     if (u < gone) {
       fetch(leaving_[u].pos, leaving_[u].b);
     } else {
