@@ -23,6 +23,32 @@ bool x25519_public(const uint8_t priv[kDhSize], uint8_t pub[kDhSize]);
 // zero bytes (a peer key of small order), which the protocol refuses.
 bool x25519(const uint8_t priv[kDhSize], const uint8_t peer[kDhSize], uint8_t out[kDhSize]);
 
+// An X25519 private key held for several operations. The library computes
+// the public key of every private key it imports, a scalar multiplication as
+// costly as a shared secret; held here, a key is imported once, and each
+// shared secret afterwards costs one multiplication.
+class DhKey {
+ public:
+  DhKey() = default;
+  ~DhKey() { clear(); }
+  DhKey(const DhKey &) = delete;
+  DhKey &operator=(const DhKey &) = delete;
+
+  // False if the library failed (the key is then unset).
+  bool set(const uint8_t priv[kDhSize]);
+  bool is_set() const { return key_ != nullptr; }
+  const uint8_t *public_key() const { return pub_; }
+  // As x25519(): false if the key is unset, the library failed or the output
+  // is all zeros.
+  bool derive(const uint8_t peer[kDhSize], uint8_t out[kDhSize]) const;
+  // Frees the library's copy of the key (which wipes it).
+  void clear();
+
+ private:
+  void *key_ = nullptr;  // the library's key object
+  uint8_t pub_[kDhSize] = {};
+};
+
 // SHA-256 of a || b (either may be empty).
 void sha256(const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len, uint8_t out[kHashSize]);
 

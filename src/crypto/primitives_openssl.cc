@@ -37,25 +37,34 @@ struct PkeyCtxDeleter {
 
 }  // namespace
 
-bool x25519_public(const uint8_t priv[kDhSize], uint8_t pub[kDhSize]) {
+bool DhKey::set(const uint8_t priv[kDhSize]) {
+  clear();
   EVP_PKEY *key = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, nullptr, priv, kDhSize);
   if (!key) return false;
   size_t len = kDhSize;
-  const bool ok = EVP_PKEY_get_raw_public_key(key, pub, &len) == 1 && len == kDhSize;
-  EVP_PKEY_free(key);
-  return ok;
+  if (EVP_PKEY_get_raw_public_key(key, pub_, &len) != 1 || len != kDhSize) {
+    EVP_PKEY_free(key);
+    return false;
+  }
+  key_ = key;
+  return true;
 }
 
-bool x25519(const uint8_t priv[kDhSize], const uint8_t peer[kDhSize], uint8_t out[kDhSize]) {
-  EVP_PKEY *mine = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, nullptr, priv, kDhSize);
-  EVP_PKEY *theirs = EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, nullptr, peer, kDhSize);
-  EVP_PKEY_CTX *ctx = mine ? EVP_PKEY_CTX_new(mine, nullptr) : nullptr;
+void DhKey::clear() {
+  EVP_PKEY_free(static_cast<EVP_PKEY *>(key_));  // libcrypto wipes the private key it held
+  key_ = nullptr;
+  std::memset(pub_, 0, sizeof pub_);
+}
+
+bool DhKey::derive(const uint8_t peer[kDhSize], uint8_t out[kDhSize]) const {
+  EVP_PKEY *mine = static_cast<EVP_PKEY *>(key_);
+  EVP_PKEY *theirs = mine ? EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, nullptr, peer, kDhSize) : nullptr;
+  EVP_PKEY_CTX *ctx = theirs ? EVP_PKEY_CTX_new(mine, nullptr) : nullptr;
   size_t len = kDhSize;
-  bool ok = ctx && theirs && EVP_PKEY_derive_init(ctx) == 1 && EVP_PKEY_derive_set_peer(ctx, theirs) == 1 &&
+  bool ok = ctx && EVP_PKEY_derive_init(ctx) == 1 && EVP_PKEY_derive_set_peer(ctx, theirs) == 1 &&
             EVP_PKEY_derive(ctx, out, &len) == 1 && len == kDhSize;
   EVP_PKEY_CTX_free(ctx);
   EVP_PKEY_free(theirs);
-  EVP_PKEY_free(mine);
   if (ok) {
     // A small-order peer key gives all zeros (OpenSSL also refuses it).
     uint8_t any = 0;
@@ -64,6 +73,22 @@ bool x25519(const uint8_t priv[kDhSize], const uint8_t peer[kDhSize], uint8_t ou
   }
   if (!ok) cleanse(out, kDhSize);
   return ok;
+}
+
+bool x25519_public(const uint8_t priv[kDhSize], uint8_t pub[kDhSize]) {
+  DhKey key;
+  if (!key.set(priv)) return false;
+  std::memcpy(pub, key.public_key(), kDhSize);
+  return true;
+}
+
+bool x25519(const uint8_t priv[kDhSize], const uint8_t peer[kDhSize], uint8_t out[kDhSize]) {
+  DhKey key;
+  if (!key.set(priv)) {
+    cleanse(out, kDhSize);
+    return false;
+  }
+  return key.derive(peer, out);
 }
 
 void sha256(const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len, uint8_t out[kHashSize]) {

@@ -131,9 +131,7 @@ bool SymmetricState::split(CipherState &first, CipherState &second) {
 // ---------------------------------------------------------------- HandshakeState
 
 HandshakeState::~HandshakeState() {
-  crypto::cleanse(s_, sizeof s_);
-  crypto::cleanse(e_, sizeof e_);
-  crypto::cleanse(psk_, sizeof psk_);
+  crypto::cleanse(psk_, sizeof psk_);  // s_ and e_ wipe themselves
 }
 
 bool HandshakeState::initialize(Pattern p, bool initiator, const uint8_t *prologue, size_t prologue_len,
@@ -150,8 +148,8 @@ bool HandshakeState::initialize(Pattern p, bool initiator, const uint8_t *prolog
       std::memcpy(rs_, rs, kDhSize);
     } else {
       if (!s) return false;
-      std::memcpy(s_, s, kDhSize);
-      if (!crypto::x25519_public(s_, rs_)) return false;  // rs_ holds our own public key here
+      if (!s_.set(s)) return false;
+      std::memcpy(rs_, s_.public_key(), kDhSize);  // rs_ holds our own public key here
     }
     ss_.mix_hash(rs_, kDhSize);
   } else {
@@ -165,8 +163,8 @@ bool HandshakeState::write_message(const uint8_t e[kDhSize], const uint8_t *payl
   if (turn_ > 1 || (turn_ == 0) != initiator_) return false;
   if (pattern_ == Pattern::kNNpsk0 && turn_ == 0 && !ss_.mix_key_and_hash(psk_, kPskSize)) return false;
   // e
-  std::memcpy(e_, e, kDhSize);
-  if (!crypto::x25519_public(e_, out)) return false;
+  if (!e_.set(e)) return false;
+  std::memcpy(out, e_.public_key(), kDhSize);
   ss_.mix_hash(out, kDhSize);
   if (pattern_ == Pattern::kNNpsk0 && !ss_.mix_key(out, kDhSize)) return false;
   if (!dh_tokens()) return false;
@@ -193,10 +191,10 @@ bool HandshakeState::dh_tokens() {
   uint8_t dh[kDhSize];
   bool ok = true;
   if (turn_ == 0 && pattern_ == Pattern::kNK) {
-    ok = initiator_ ? crypto::x25519(e_, rs_, dh) : crypto::x25519(s_, re_, dh);
+    ok = initiator_ ? e_.derive(rs_, dh) : s_.derive(re_, dh);
     ok = ok && ss_.mix_key(dh, kDhSize);
   } else if (turn_ == 1) {
-    ok = crypto::x25519(e_, re_, dh) && ss_.mix_key(dh, kDhSize);
+    ok = e_.derive(re_, dh) && ss_.mix_key(dh, kDhSize);
   }
   crypto::cleanse(dh, sizeof dh);
   return ok;

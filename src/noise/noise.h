@@ -110,8 +110,8 @@ class HandshakeState {
   Pattern pattern_ = Pattern::kNK;
   bool initiator_ = false;
   int turn_ = 0;  // messages done
-  uint8_t s_[kDhSize] = {};
-  uint8_t e_[kDhSize] = {};
+  crypto::DhKey s_;  // ours, each imported once for all its operations
+  crypto::DhKey e_;
   uint8_t rs_[kDhSize] = {};
   uint8_t re_[kDhSize] = {};
   uint8_t psk_[kPskSize] = {};
