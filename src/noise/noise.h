@@ -109,7 +109,7 @@ class HandshakeState {
   SymmetricState ss_;
   Pattern pattern_ = Pattern::kNK;
   bool initiator_ = false;
-  int turn_ = 0;  // messages done
+  int turn_ = 0;     // messages done
   crypto::DhKey s_;  // ours, each imported once for all its operations
   crypto::DhKey e_;
   uint8_t rs_[kDhSize] = {};
