@@ -454,8 +454,8 @@ class Report:
                     "scalar multiplication |" % (fmt_rate(x, "/s"), "%.2f" % (x / bare) if x and bare else "n/a"))
         for name, label, per, bound in [
                 ("BM_V2NewHandshake", "Version 2 new sessions, both sides", 6,
-                 "7 scalar multiplications (the server imports its static key for each handshake, which "
-                 "computes its public key again), hashing, the records that confirm"),
+                 "6 scalar multiplications, hashing, libcrypto's key objects made for each operation, the "
+                 "records that confirm"),
                 ("BM_V2ResumeHandshake", "Version 2 resumes, both sides", 4,
                  "4 scalar multiplications, hashing, libcrypto's key objects made for each operation, the "
                  "records that confirm")]:

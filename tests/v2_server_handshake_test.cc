@@ -70,7 +70,11 @@ struct Host : v2::ServerHandshakeHost {
   };
   std::map<std::string, Known> sessions;  // by hex of the id
   std::vector<uint8_t> &answer_buffer() override { return out; }
-  const uint8_t *static_key() override { return key.data(); }
+  sc::crypto::DhKey dh;
+  const sc::crypto::DhKey &static_key() override {
+    dh.set(key.data());  // the test may change `key` between handshakes
+    return dh;
+  }
   uint16_t server_id() override { return id; }
   uint32_t window() override { return win; }
   bool busy() override { return is_busy; }

@@ -33,6 +33,9 @@ class DhKey {
   ~DhKey() { clear(); }
   DhKey(const DhKey &) = delete;
   DhKey &operator=(const DhKey &) = delete;
+  // Take the other's key; the other is left unset.
+  DhKey(DhKey &&other) noexcept { *this = static_cast<DhKey &&>(other); }
+  DhKey &operator=(DhKey &&other) noexcept;
 
   // False if the library failed (the key is then unset).
   bool set(const uint8_t priv[kDhSize]);

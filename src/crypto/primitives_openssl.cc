@@ -50,6 +50,17 @@ bool DhKey::set(const uint8_t priv[kDhSize]) {
   return true;
 }
 
+DhKey &DhKey::operator=(DhKey &&other) noexcept {
+  if (this != &other) {
+    clear();
+    key_ = other.key_;
+    std::memcpy(pub_, other.pub_, sizeof pub_);
+    other.key_ = nullptr;
+    other.clear();
+  }
+  return *this;
+}
+
 void DhKey::clear() {
   EVP_PKEY_free(static_cast<EVP_PKEY *>(key_));  // libcrypto wipes the private key it held
   key_ = nullptr;

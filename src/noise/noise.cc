@@ -159,6 +159,19 @@ bool HandshakeState::initialize(Pattern p, bool initiator, const uint8_t *prolog
   return true;
 }
 
+bool HandshakeState::initialize_responder(const uint8_t *prologue, size_t prologue_len, const crypto::DhKey &s) {
+  if (!s.is_set()) return false;
+  pattern_ = Pattern::kNK;
+  initiator_ = false;
+  turn_ = 0;
+  s_key_ = &s;
+  ss_.initialize(Pattern::kNK);
+  ss_.mix_hash(prologue, prologue_len);
+  std::memcpy(rs_, s.public_key(), kDhSize);  // rs_ holds our own public key here
+  ss_.mix_hash(rs_, kDhSize);
+  return true;
+}
+
 bool HandshakeState::write_message(const uint8_t e[kDhSize], const uint8_t *payload, size_t payload_len, uint8_t *out) {
   if (turn_ > 1 || (turn_ == 0) != initiator_) return false;
   if (pattern_ == Pattern::kNNpsk0 && turn_ == 0 && !ss_.mix_key_and_hash(psk_, kPskSize)) return false;
@@ -191,7 +204,7 @@ bool HandshakeState::dh_tokens() {
   uint8_t dh[kDhSize];
   bool ok = true;
   if (turn_ == 0 && pattern_ == Pattern::kNK) {
-    ok = initiator_ ? e_.derive(rs_, dh) : s_.derive(re_, dh);
+    ok = initiator_ ? e_.derive(rs_, dh) : s_key_->derive(re_, dh);
     ok = ok && ss_.mix_key(dh, kDhSize);
   } else if (turn_ == 1) {
     ok = e_.derive(re_, dh) && ss_.mix_key(dh, kDhSize);

@@ -86,6 +86,10 @@ class HandshakeState {
   // the library failed.
   bool initialize(Pattern p, bool initiator, const uint8_t *prologue, size_t prologue_len, const uint8_t *s,
                   const uint8_t *rs, const uint8_t *psk);
+  // The NK responder with its static key already held as a key object (a
+  // pool's, made once for all its handshakes), which must stay as it is until
+  // the first message has been read. False if the key is unset.
+  bool initialize_responder(const uint8_t *prologue, size_t prologue_len, const crypto::DhKey &s);
 
   // Bytes of either message with a payload of `payload_len`.
   static constexpr size_t message_size(size_t payload_len) { return kDhSize + payload_len + kTagSize; }
@@ -112,6 +116,7 @@ class HandshakeState {
   int turn_ = 0;     // messages done
   crypto::DhKey s_;  // ours, each imported once for all its operations
   crypto::DhKey e_;
+  const crypto::DhKey *s_key_ = &s_;  // s_, or the caller's
   uint8_t rs_[kDhSize] = {};
   uint8_t re_[kDhSize] = {};
   uint8_t psk_[kPskSize] = {};

@@ -46,17 +46,13 @@ class Server::HandshakeHost final : public v1::ServerHandshakeHost {
 };
 
 Server::Server() = default;
-Server::~Server() {
-#ifdef SC_WITH_V2
-  crypto::cleanse(static_key_, sizeof static_key_);
-#endif
-}
+Server::~Server() = default;  // the static key object wipes itself
 
 bool Server::set_static_key(const uint8_t *key) {
 #ifdef SC_WITH_V2
-  uint8_t pub[noise::kDhSize];
-  if (!crypto::x25519_public(key, pub)) return false;  // the library cannot use it
-  std::memcpy(static_key_, key, sizeof static_key_);
+  crypto::DhKey k;
+  if (!k.set(key)) return false;  // the library cannot use it; the old key stays
+  static_key_ = std::move(k);
   has_key_ = true;
   // Version 2 from now on, unless the application chose the versions.
   if (!versions_chosen_) accept_v2_ = true;
@@ -721,7 +717,7 @@ class Server::HandshakeHostV2 final : public v2::ServerHandshakeHost {
  public:
   HandshakeHostV2(Server &server, int fd, const Socket &sock) : server_(server), fd_(fd), sock_(sock) {}
   std::vector<uint8_t> &answer_buffer() override { return server_.out_buffer(fd_); }
-  const uint8_t *static_key() override { return server_.static_key_; }
+  const crypto::DhKey &static_key() override { return server_.static_key_; }
   uint16_t server_id() override { return server_.server_id_; }
   uint32_t window() override { return server_.v2_window(); }
   bool accepting() override { return server_.accepts_v2(); }

@@ -228,7 +228,7 @@ class Server {
     }
   };
   std::unordered_map<v2::SessionId, int, SessionIdHash> v2_ids_;
-  uint8_t static_key_[noise::kDhSize] = {};
+  crypto::DhKey static_key_;
   bool has_key_ = false;
 #endif
 };

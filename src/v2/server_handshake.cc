@@ -63,7 +63,7 @@ HandshakeStep ServerHandshake::answer_new(ServerHandshakeHost &host) {
   if (host.busy()) return refuse(host, Status::kBusy, Reason::kTooManyHandshakes);
   hs_.reset(new noise::HandshakeState);
   uint8_t plain[NewAnswerPayload::kSize];
-  if (!hs_->initialize(noise::Pattern::kNK, false, buf_, kNewPrologueSize, host.static_key(), nullptr, nullptr))
+  if (!hs_->initialize_responder(buf_, kNewPrologueSize, host.static_key()))
     return refuse(host, Status::kBusy, Reason::kNoResources);
   if (!hs_->read_message(buf_ + kNewPrologueSize, kNewRequestSize - kNewPrologueSize, plain))
     return refuse(host, Status::kRejected, Reason::kRejected);

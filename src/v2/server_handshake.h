@@ -30,9 +30,9 @@ class ServerHandshakeHost {
   };
   // Where the answer to this socket goes.
   virtual std::vector<uint8_t> &answer_buffer() = 0;
-  // The pool's static private key (kDhSize bytes), server id, and the
-  // window of its new sessions.
-  virtual const uint8_t *static_key() = 0;
+  // The pool's static private key (made into a key object once), server id,
+  // and the window of its new sessions.
+  virtual const crypto::DhKey &static_key() = 0;
   virtual uint16_t server_id() = 0;
   virtual uint32_t window() = 0;
   // False if the pool does not accept version 2 (no key, or refused by its
