@@ -192,6 +192,27 @@ function World:check_streams(where)
   end
 end
 
+-- Each size both ways (the server's `extra` bytes longer), one pump on fd
+-- and a check of both streams after each.
+function World:exchange(sizes, extra, fd, where)
+  for _, n in ipairs(sizes) do
+    self:client_send(n)
+    self:server_send(n + extra)
+    self:pump(fd)
+    self:check_streams(where .. " of " .. n .. " bytes")
+  end
+end
+
+-- `count` messages of random size up to `most` each way, then one pump.
+function World:burst(count, most, fd)
+  for _ = 1, count do
+    self:client_send(randint(1, most))
+    self:server_send(randint(1, most))
+  end
+  self:pump(fd)
+  self:check_streams("burst")
+end
+
 local function closes_string(w)
   return "{" .. table.concat(w.closes, ",") .. "}"
 end

@@ -261,18 +261,8 @@ local function check_session(sc)
   check(info.state == "attached" and info.fd == 5 and info.version == 1, "session info after the handshake")
 
   -- Data both ways from 1 byte to 1 MiB, then many messages between two pumps.
-  for _, n in ipairs({ 1, 2, 3, 255, 256, 257, 1000, 4095, 4096, 65536, 100001, 1048576 }) do
-    w:client_send(n)
-    w:server_send(n + 17)
-    w:pump(5)
-    w:check_streams("exchange of " .. n .. " bytes")
-  end
-  for _ = 1, 40 do
-    w:client_send(randint(1, 20000))
-    w:server_send(randint(1, 20000))
-  end
-  w:pump(5)
-  w:check_streams("burst")
+  w:exchange({ 1, 2, 3, 255, 256, 257, 1000, 4095, 4096, 65536, 100001, 1048576 }, 17, 5, "exchange")
+  w:burst(40, 20000, 5)
 
   -- Loss 1: the pool hears of it first, and sends more while detached.
   -- More is lost than the default 64 KiB window holds: the windows set
@@ -431,12 +421,7 @@ local function check_v2(sc)
   check(info.version == 2 and #info.session_id == 16 and info.session_id:sub(1, 2) == "\2\1",
         "version 2 session id does not start with server id 258")
   check(take_events(w.client_events) == "connected", "version 2 connected event")
-  for _, n in ipairs({ 1, 4095, 4096, 65536, 300001, 1048576 }) do
-    w:client_send(n)
-    w:server_send(n + 3)
-    w:pump(40)
-    w:check_streams("version 2 exchange of " .. n .. " bytes")
-  end
+  w:exchange({ 1, 4095, 4096, 65536, 300001, 1048576 }, 3, 40, "version 2 exchange")
   for k = 0, 2 do
     w:client_send(randint(1, 50000))
     w:server_send(randint(1, 50000))

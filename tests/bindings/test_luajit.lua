@@ -144,18 +144,8 @@ local function check_session(sc)
   local sid = w.session_id
 
   -- Data both ways in many sizes, then many messages between two pumps.
-  for _, n in ipairs({ 1, 2, 3, 255, 256, 257, 1000, 4095, 4096, 65536, 100001, 1048576 }) do
-    w:client_send(n)
-    w:server_send(n + 17)
-    w:pump(5)
-    w:check_streams("exchange of " .. n .. " bytes")
-  end
-  for _ = 1, 40 do
-    w:client_send(randint(1, 20000))
-    w:server_send(randint(1, 20000))
-  end
-  w:pump(5)
-  w:check_streams("burst")
+  w:exchange({ 1, 2, 3, 255, 256, 257, 1000, 4095, 4096, 65536, 100001, 1048576 }, 17, 5, "exchange")
+  w:burst(40, 20000, 5)
 
   -- Loss 1: the pool hears of it first, and sends more while detached.
   -- More is lost than the default 64 KiB window holds: the windows set
@@ -317,12 +307,7 @@ local function check_v2(sc)
   check(w.session_id ~= nil, "no version 2 session")
   check(client:stats().state == "established", "state " .. tostring(client:stats().state))
   check(client:stats().version == 2, "stats version")
-  for _, n in ipairs({ 1, 4095, 4096, 65536, 300001 }) do
-    w:client_send(n)
-    w:server_send(n + 3)
-    w:pump(40)
-    w:check_streams("version 2 exchange of " .. n .. " bytes")
-  end
+  w:exchange({ 1, 4095, 4096, 65536, 300001 }, 3, 40, "version 2 exchange")
   for k = 0, 2 do
     w:client_send(randint(1, 50000))
     w:server_send(randint(1, 50000))
