@@ -635,10 +635,9 @@ void Server::send(int id, const uint8_t *data, size_t n) {
       done += chunk;
       if (s->sent() % kBoundary == 0) sessions_.record_boundary(*s);
     }
-    sessions_.index_recorded(*s);
+    sessions_.index_recorded(*s);  // also brings the hot record up to date
   }
   counters_.bytes_out += n;
-  sessions_.sync(*s);
   if (s->attached())
     mark_stream_end(*s);
   else

@@ -61,8 +61,8 @@ class SessionTable {
   void record_boundary(Session &s);
   // Indexes the boundaries recorded since the last call, then forgets those
   // no reuse request can name any more: all of one send's index updates
-  // together, their memory fetched at once rather than one miss after
-  // another.
+  // together, their memory fetched a few ahead rather than one miss after
+  // another. Ends with sync(s).
   void index_recorded(Session &s);
 
   // ---- the resume rule: a session can resume from a position its stream
