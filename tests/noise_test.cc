@@ -261,6 +261,59 @@ TEST(Aead, ManyKeysInOneThreadEachKeepTheirOwn) {
   }
 }
 
+TEST(Crypto, HkdfMatchesRfc5869) {
+  // RFC 5869 test case 3 (SHA-256, no salt, no info): HMAC pads an empty
+  // salt with zeros, so 32 zero bytes are the same salt. The third output
+  // continues the expansion (T(3)), computed with Python's hmac module.
+  const uint8_t salt[32] = {};
+  const Bytes ikm(22, 0x0b);
+  uint8_t o1[32], o2[32], o3[32];
+  ASSERT_TRUE(sc::crypto::hkdf_sha256(salt, ikm.data(), ikm.size(), o1, o2, o3));
+  EXPECT_EQ(hex(o1, 32) + hex(o2, 10),
+            "8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d9d201395faa4b61a96c8");
+  EXPECT_EQ(hex(o2, 32), "9d201395faa4b61a96c8b2fb61057244b36c6ddd287f634795e7d80d5fe26bfc");
+  EXPECT_EQ(hex(o3, 32), "36def6dc129c29271a0eb7ab14bd2ca88259f8a3a92ac2ec0e3e4fa046a4b90b");
+  uint8_t p1[32], p2[32];
+  ASSERT_TRUE(sc::crypto::hkdf_sha256(salt, ikm.data(), ikm.size(), p1, p2, nullptr));
+  EXPECT_EQ(hex(p1, 32) + hex(p2, 32), hex(o1, 32) + hex(o2, 32));
+}
+
+TEST(Crypto, OneDhKeyDerivesWithManyPeers) {
+  // RFC 7748 section 6.1: Alice's key with Bob's public key, then other
+  // peers, then Bob again: the kept derivation context takes each new peer.
+  const Bytes alice = hex_bytes("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a");
+  const Bytes bob = hex_bytes("5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb");
+  const std::string shared = "4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742";
+  sc::crypto::DhKey a, b;
+  ASSERT_TRUE(a.set(alice.data()));
+  ASSERT_TRUE(b.set(bob.data()));
+  EXPECT_EQ(hex(a.public_key(), 32), "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a");
+  EXPECT_EQ(hex(b.public_key(), 32), "de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f");
+  uint8_t out[32];
+  ASSERT_TRUE(a.derive(b.public_key(), out));
+  EXPECT_EQ(hex(out, 32), shared);
+  const uint8_t zero[32] = {};
+  EXPECT_FALSE(a.derive(zero, out)) << "a small-order peer";
+  for (int k = 0; k < 3; ++k) {
+    uint8_t priv[32];
+    for (int i = 0; i < 32; ++i) priv[i] = static_cast<uint8_t>(k * 11 + i);
+    sc::crypto::DhKey c;
+    ASSERT_TRUE(c.set(priv));
+    uint8_t mine[32], theirs[32];
+    ASSERT_TRUE(a.derive(c.public_key(), mine));
+    ASSERT_TRUE(c.derive(a.public_key(), theirs));
+    EXPECT_EQ(hex(mine, 32), hex(theirs, 32)) << k;
+    EXPECT_NE(hex(mine, 32), shared);
+  }
+  sc::crypto::DhKey moved(std::move(a));
+  EXPECT_FALSE(a.is_set());
+  EXPECT_FALSE(a.derive(b.public_key(), out));
+  ASSERT_TRUE(moved.derive(b.public_key(), out));
+  EXPECT_EQ(hex(out, 32), shared);
+  ASSERT_TRUE(b.derive(moved.public_key(), out));
+  EXPECT_EQ(hex(out, 32), shared);
+}
+
 TEST(Crypto, ConstantTimeEqualAndRandomBytes) {
   const uint8_t a[4] = {1, 2, 3, 4}, b[4] = {1, 2, 3, 5};
   EXPECT_TRUE(sc::crypto::equal(a, a, 4));

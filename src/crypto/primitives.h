@@ -1,5 +1,5 @@
 // The four primitives protocol version 2 is built on (X25519, ChaCha20-Poly1305,
-// SHA-256, HMAC-SHA-256) and the operating system's randomness, behind one
+// SHA-256, HKDF over HMAC-SHA-256) and the operating system's randomness, behind one
 // small interface. The only implementation is over OpenSSL's libcrypto
 // (primitives_openssl.cc); nothing here is written by hand.
 #ifndef SC_CRYPTO_PRIMITIVES_H
@@ -26,7 +26,9 @@ bool x25519(const uint8_t priv[kDhSize], const uint8_t peer[kDhSize], uint8_t ou
 // An X25519 private key held for several operations. The library computes
 // the public key of every private key it imports, a scalar multiplication as
 // costly as a shared secret; held here, a key is imported once, and each
-// shared secret afterwards costs one multiplication.
+// shared secret afterwards costs one multiplication. Its derivation context
+// is made on the first derive() and kept with the key, so one DhKey is not
+// for use by several threads at once.
 class DhKey {
  public:
   DhKey() = default;
@@ -48,16 +50,24 @@ class DhKey {
   void clear();
 
  private:
-  void *key_ = nullptr;  // the library's key object
+  // The shared secret with `peer` (the library's public key object) into
+  // out; false if the library failed.
+  bool agree(void *peer, uint8_t out[kDhSize]) const;
+
+  void *key_ = nullptr;             // the library's key object
+  mutable void *derive_ = nullptr;  // its derivation context, once one was needed
   uint8_t pub_[kDhSize] = {};
 };
 
 // SHA-256 of a || b (either may be empty).
 void sha256(const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len, uint8_t out[kHashSize]);
 
-// HMAC-SHA-256 with `key` of data a || b (either may be empty).
-void hmac_sha256(const uint8_t *key, size_t key_len, const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len,
-                 uint8_t out[kHashSize]);
+// The Noise HKDF: HKDF-SHA-256 (RFC 5869) with `salt` as its salt, `ikm`
+// (n bytes, n may be 0) as input key material and no info, giving two or
+// three outputs of kHashSize bytes (out3 may be null). False if the library
+// failed; the outputs are then zeros.
+bool hkdf_sha256(const uint8_t salt[kHashSize], const uint8_t *ikm, size_t n, uint8_t out1[kHashSize],
+                 uint8_t out2[kHashSize], uint8_t *out3);
 
 // Fills `out` from the operating system's CSPRNG. False if it gave nothing.
 bool random_bytes(uint8_t *out, size_t n);

@@ -1,9 +1,10 @@
 // The primitives over OpenSSL's libcrypto (3.0 or later).
 #include "crypto/primitives.h"
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/params.h>
 #include <sys/random.h>
 
 #include <cerrno>
@@ -28,54 +29,157 @@ const EVP_MD *sha256_md() {
   return md;
 }
 
-struct PkeyDeleter {
-  void operator()(EVP_PKEY *k) const { EVP_PKEY_free(k); }
+// Objects a thread makes once and keeps: looking an algorithm up by its
+// name, as the library's one-shot calls do each time, costs more than the
+// short computations of a handshake themselves.
+class ThreadObjects {
+ public:
+  ~ThreadObjects() {
+    EVP_MAC_CTX_free(hmac_);
+    EVP_PKEY_CTX_free(x25519_);
+    EVP_PKEY_free(base_point_);
+  }
+
+  // HMAC with SHA-256 chosen and no key: every computation works on a copy.
+  EVP_MAC_CTX *hmac() {
+    if (!hmac_) {
+      static EVP_MAC *const mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+      EVP_MAC_CTX *ctx = mac ? EVP_MAC_CTX_new(mac) : nullptr;
+      char digest[] = "SHA256";
+      const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                                   OSSL_PARAM_construct_end()};
+      if (ctx && EVP_MAC_CTX_set_params(ctx, params) != 1) {
+        EVP_MAC_CTX_free(ctx);
+        ctx = nullptr;
+      }
+      hmac_ = ctx;
+    }
+    return hmac_;
+  }
+
+  // An X25519 public key object, or null if the library failed.
+  EVP_PKEY *public_key(const uint8_t pub[kDhSize]) {
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, const_cast<uint8_t *>(pub), kDhSize),
+        OSSL_PARAM_construct_end()};
+    return from_data(EVP_PKEY_PUBLIC_KEY, params);
+  }
+
+  // A key object holding the private key `priv` beside the public half
+  // `pub`, taken as given (nothing checks that they belong together).
+  EVP_PKEY *key_pair(const uint8_t priv[kDhSize], const uint8_t pub[kDhSize]) {
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PRIV_KEY, const_cast<uint8_t *>(priv), kDhSize),
+        OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, const_cast<uint8_t *>(pub), kDhSize),
+        OSSL_PARAM_construct_end()};
+    return from_data(EVP_PKEY_KEYPAIR, params);
+  }
+
+  // The public key object of the base point (u = 9), made once.
+  EVP_PKEY *base_point() {
+    if (!base_point_) base_point_ = public_key(kBasePoint);
+    return base_point_;
+  }
+
+  static constexpr uint8_t kBasePoint[kDhSize] = {9};
+
+ private:
+  EVP_PKEY *from_data(int selection, OSSL_PARAM *params) {
+    if (!x25519_) {
+      EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(nullptr, "X25519", nullptr);
+      if (ctx && EVP_PKEY_fromdata_init(ctx) != 1) {
+        EVP_PKEY_CTX_free(ctx);
+        ctx = nullptr;
+      }
+      x25519_ = ctx;
+      if (!ctx) return nullptr;
+    }
+    EVP_PKEY *key = nullptr;
+    if (EVP_PKEY_fromdata(x25519_, &key, selection, params) != 1) return nullptr;
+    return key;
+  }
+
+  EVP_MAC_CTX *hmac_ = nullptr;
+  EVP_PKEY_CTX *x25519_ = nullptr;
+  EVP_PKEY *base_point_ = nullptr;
 };
-struct PkeyCtxDeleter {
-  void operator()(EVP_PKEY_CTX *c) const { EVP_PKEY_CTX_free(c); }
-};
+
+thread_local ThreadObjects t_objects;
+
+// One HMAC-SHA-256 of a || b on `ctx`, under `key`, or under the key of its
+// previous computation when key is null.
+bool hmac_once(EVP_MAC_CTX *ctx, const uint8_t *key, size_t key_len, const uint8_t *a, size_t a_len, const uint8_t *b,
+               size_t b_len, uint8_t out[kHashSize]) {
+  size_t len = 0;
+  return EVP_MAC_init(ctx, key, key_len, nullptr) == 1 && (a_len == 0 || EVP_MAC_update(ctx, a, a_len) == 1) &&
+         (b_len == 0 || EVP_MAC_update(ctx, b, b_len) == 1) && EVP_MAC_final(ctx, out, &len, kHashSize) == 1 &&
+         len == kHashSize;
+}
 
 }  // namespace
 
 bool DhKey::set(const uint8_t priv[kDhSize]) {
   clear();
-  EVP_PKEY *key = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, nullptr, priv, kDhSize);
+  // Imported alone, a private key gets its public key from the library's
+  // fixed-base multiplication, which in OpenSSL 3.0 is slower than a shared
+  // secret (its generic field code against the optimised one). The public
+  // key is X25519(priv, 9): it is computed here as a shared secret with the
+  // base point instead, the object made with the base point as a stand-in
+  // public half. Only the private half of the object is ever used (a
+  // derivation reads the peer's public key, not ours); pub_ is the real one.
+  EVP_PKEY *key = t_objects.key_pair(priv, ThreadObjects::kBasePoint);
   if (!key) return false;
-  size_t len = kDhSize;
-  if (EVP_PKEY_get_raw_public_key(key, pub_, &len) != 1 || len != kDhSize) {
-    EVP_PKEY_free(key);
+  key_ = key;
+  if (!agree(t_objects.base_point(), pub_)) {
+    clear();
     return false;
   }
-  key_ = key;
   return true;
+}
+
+bool DhKey::agree(void *peer, uint8_t out[kDhSize]) const {
+  EVP_PKEY_CTX *ctx = static_cast<EVP_PKEY_CTX *>(derive_);
+  if (!ctx && key_) {
+    ctx = EVP_PKEY_CTX_new(static_cast<EVP_PKEY *>(key_), nullptr);
+    if (ctx && EVP_PKEY_derive_init(ctx) != 1) {
+      EVP_PKEY_CTX_free(ctx);
+      ctx = nullptr;
+    }
+    derive_ = ctx;
+  }
+  size_t len = kDhSize;
+  // Every 32 bytes are an X25519 public key: the library's check of the
+  // peer's key has nothing to refuse; the all-zero test of derive() is the
+  // one that matters.
+  return ctx && peer && EVP_PKEY_derive_set_peer_ex(ctx, static_cast<EVP_PKEY *>(peer), 0) == 1 &&
+         EVP_PKEY_derive(ctx, out, &len) == 1 && len == kDhSize;
 }
 
 DhKey &DhKey::operator=(DhKey &&other) noexcept {
   if (this != &other) {
     clear();
     key_ = other.key_;
+    derive_ = other.derive_;
     std::memcpy(pub_, other.pub_, sizeof pub_);
     other.key_ = nullptr;
+    other.derive_ = nullptr;
     other.clear();
   }
   return *this;
 }
 
 void DhKey::clear() {
+  EVP_PKEY_CTX_free(static_cast<EVP_PKEY_CTX *>(derive_));
+  derive_ = nullptr;
   EVP_PKEY_free(static_cast<EVP_PKEY *>(key_));  // libcrypto wipes the private key it held
   key_ = nullptr;
   std::memset(pub_, 0, sizeof pub_);
 }
 
 bool DhKey::derive(const uint8_t peer[kDhSize], uint8_t out[kDhSize]) const {
-  EVP_PKEY *mine = static_cast<EVP_PKEY *>(key_);
-  EVP_PKEY *theirs = mine ? EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, nullptr, peer, kDhSize) : nullptr;
-  EVP_PKEY_CTX *ctx = theirs ? EVP_PKEY_CTX_new(mine, nullptr) : nullptr;
-  size_t len = kDhSize;
-  bool ok = ctx && EVP_PKEY_derive_init(ctx) == 1 && EVP_PKEY_derive_set_peer(ctx, theirs) == 1 &&
-            EVP_PKEY_derive(ctx, out, &len) == 1 && len == kDhSize;
-  EVP_PKEY_CTX_free(ctx);
-  EVP_PKEY_free(theirs);
+  EVP_PKEY *theirs = key_ ? t_objects.public_key(peer) : nullptr;
+  bool ok = theirs && agree(theirs, out);
+  EVP_PKEY_free(theirs);  // the context keeps its own reference until the next peer
   if (ok) {
     // A small-order peer key gives all zeros (OpenSSL also refuses it).
     uint8_t any = 0;
@@ -113,21 +217,27 @@ void sha256(const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len, uint
   if (!ok || len != kHashSize) std::memset(out, 0, kHashSize);
 }
 
-void hmac_sha256(const uint8_t *key, size_t key_len, const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len,
-                 uint8_t out[kHashSize]) {
-  // The data of every HMAC the protocol computes is short: a hash, a DH
-  // output or a key, and a counter byte.
-  uint8_t data[2 * kHashSize + 1];
-  unsigned int len = 0;
-  bool ok = a_len + b_len <= sizeof data && key_len <= INT_MAX;
-  if (ok) {
-    if (a_len) std::memcpy(data, a, a_len);
-    if (b_len) std::memcpy(data + a_len, b, b_len);
-    ok = HMAC(sha256_md(), key, static_cast<int>(key_len), data, a_len + b_len, out, &len) != nullptr &&
-         len == kHashSize;
+bool hkdf_sha256(const uint8_t salt[kHashSize], const uint8_t *ikm, size_t n, uint8_t out1[kHashSize],
+                 uint8_t out2[kHashSize], uint8_t *out3) {
+  // Extract, then expand into T(1) = HMAC(prk, 1), T(2) = HMAC(prk, T(1) || 2)
+  // and so on; every expansion reuses the key of the one before. The copy
+  // of the template is freed at the end, which wipes the keys it held.
+  EVP_MAC_CTX *base = t_objects.hmac();
+  EVP_MAC_CTX *ctx = base ? EVP_MAC_CTX_dup(base) : nullptr;
+  uint8_t prk[kHashSize];
+  const uint8_t one = 1, two = 2, three = 3;
+  const bool ok = ctx && hmac_once(ctx, salt, kHashSize, ikm, n, nullptr, 0, prk) &&
+                  hmac_once(ctx, prk, kHashSize, &one, 1, nullptr, 0, out1) &&
+                  hmac_once(ctx, nullptr, 0, out1, kHashSize, &two, 1, out2) &&
+                  (!out3 || hmac_once(ctx, nullptr, 0, out2, kHashSize, &three, 1, out3));
+  EVP_MAC_CTX_free(ctx);
+  cleanse(prk, sizeof prk);
+  if (!ok) {
+    cleanse(out1, kHashSize);
+    cleanse(out2, kHashSize);
+    if (out3) cleanse(out3, kHashSize);
   }
-  cleanse(data, sizeof data);
-  if (!ok) std::memset(out, 0, kHashSize);
+  return ok;
 }
 
 bool random_bytes(uint8_t *out, size_t n) {

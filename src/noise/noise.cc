@@ -8,17 +8,6 @@ namespace {
 
 constexpr uint64_t kMaxNonce = UINT64_MAX;  // reserved by the specification
 
-// HKDF(chaining_key, ikm) with two or three outputs, each kHashSize bytes.
-void hkdf(const uint8_t ck[kHashSize], const uint8_t *ikm, size_t n, uint8_t *out1, uint8_t *out2, uint8_t *out3) {
-  uint8_t temp[kHashSize];
-  const uint8_t one = 1, two = 2, three = 3;
-  crypto::hmac_sha256(ck, kHashSize, ikm, n, nullptr, 0, temp);
-  crypto::hmac_sha256(temp, kHashSize, &one, 1, nullptr, 0, out1);
-  crypto::hmac_sha256(temp, kHashSize, out1, kHashSize, &two, 1, out2);
-  if (out3) crypto::hmac_sha256(temp, kHashSize, out2, kHashSize, &three, 1, out3);
-  crypto::cleanse(temp, sizeof temp);
-}
-
 }  // namespace
 
 const char *protocol_name(Pattern p) {
@@ -84,9 +73,9 @@ void SymmetricState::mix_hash(const uint8_t *data, size_t n) {
 
 bool SymmetricState::mix_key(const uint8_t *ikm, size_t n) {
   uint8_t ck[kHashSize], k[kHashSize];
-  hkdf(ck_, ikm, n, ck, k, nullptr);
+  bool ok = crypto::hkdf_sha256(ck_, ikm, n, ck, k, nullptr);
   std::memcpy(ck_, ck, kHashSize);
-  const bool ok = cipher_.initialize_key(k);
+  ok = ok && cipher_.initialize_key(k);
   crypto::cleanse(ck, sizeof ck);
   crypto::cleanse(k, sizeof k);
   return ok;
@@ -94,10 +83,10 @@ bool SymmetricState::mix_key(const uint8_t *ikm, size_t n) {
 
 bool SymmetricState::mix_key_and_hash(const uint8_t *ikm, size_t n) {
   uint8_t ck[kHashSize], h[kHashSize], k[kHashSize];
-  hkdf(ck_, ikm, n, ck, h, k);
+  bool ok = crypto::hkdf_sha256(ck_, ikm, n, ck, h, k);
   std::memcpy(ck_, ck, kHashSize);
   mix_hash(h, kHashSize);
-  const bool ok = cipher_.initialize_key(k);
+  ok = ok && cipher_.initialize_key(k);
   crypto::cleanse(ck, sizeof ck);
   crypto::cleanse(h, sizeof h);
   crypto::cleanse(k, sizeof k);
@@ -121,8 +110,8 @@ bool SymmetricState::decrypt_and_hash(const uint8_t *in, size_t n, uint8_t *out)
 
 bool SymmetricState::split(CipherState &first, CipherState &second) {
   uint8_t k1[kHashSize], k2[kHashSize];
-  hkdf(ck_, nullptr, 0, k1, k2, nullptr);
-  const bool ok = first.initialize_key(k1) && second.initialize_key(k2);
+  const bool ok =
+      crypto::hkdf_sha256(ck_, nullptr, 0, k1, k2, nullptr) && first.initialize_key(k1) && second.initialize_key(k2);
   crypto::cleanse(k1, sizeof k1);
   crypto::cleanse(k2, sizeof k2);
   return ok;
