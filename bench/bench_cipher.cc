@@ -8,8 +8,6 @@
 #include "v1/stream_cipher.h"
 #include "yardstick_v1.h"
 #ifdef SC_WITH_V2
-#include <openssl/evp.h>
-
 #include "crypto/primitives.h"
 #endif
 
@@ -134,28 +132,15 @@ void BM_X25519(benchmark::State &state) {
   if (seconds > 0) set_x25519_rate(static_cast<double>(state.iterations()) / seconds);
 }
 
-// X25519 through libcrypto alone, its keys made once and the peer set once:
-// each iteration is one EVP_PKEY_derive, a single scalar multiplication. The
-// library's primitive above imports its keys for every operation, and
-// importing a private key makes libcrypto compute its public key too.
+// X25519 through libcrypto alone (BareX25519): each iteration is one
+// EVP_PKEY_derive, a single scalar multiplication. The library's primitive
+// above imports its keys for every operation, and an imported private key
+// needs its public key computed too.
 void BM_X25519Bare(benchmark::State &state) {
-  uint8_t priv[sc::crypto::kDhSize], peer[sc::crypto::kDhSize], out[sc::crypto::kDhSize];
-  for (size_t k = 0; k < sizeof priv; ++k) priv[k] = static_cast<uint8_t>(k + 3);
-  sc::crypto::x25519_public(priv, peer);
-  EVP_PKEY *mine = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, nullptr, priv, sizeof priv);
-  EVP_PKEY *theirs = EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, nullptr, peer, sizeof peer);
-  EVP_PKEY_CTX *ctx = mine ? EVP_PKEY_CTX_new(mine, nullptr) : nullptr;
-  bool ok = ctx && theirs && EVP_PKEY_derive_init(ctx) == 1 && EVP_PKEY_derive_set_peer(ctx, theirs) == 1;
-  for (auto _ : state) {
-    if (!ok) break;
-    size_t len = sizeof out;
-    ok &= EVP_PKEY_derive(ctx, out, &len) == 1 && len == sizeof out;
-    benchmark::DoNotOptimize(out);
-  }
-  EVP_PKEY_CTX_free(ctx);
-  EVP_PKEY_free(theirs);
-  EVP_PKEY_free(mine);
-  if (!ok) {
+  BareX25519 x;
+  for (auto _ : state)
+    if (!x.derive()) break;
+  if (!x.ok()) {
     fail(state, "an X25519 operation failed");
     return;
   }

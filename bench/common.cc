@@ -12,6 +12,8 @@
 
 #include "yardstick_v1.h"
 #ifdef SC_WITH_V2
+#include <openssl/evp.h>
+
 #include "crypto/primitives.h"
 #endif
 
@@ -234,6 +236,41 @@ double x25519_rate() {
 }
 
 void set_x25519_rate(double operations_per_second) { g_x25519_rate = operations_per_second; }
+
+BareX25519::BareX25519() {
+  uint8_t priv[sc::crypto::kDhSize], peer[sc::crypto::kDhSize];
+  for (size_t k = 0; k < sizeof priv; ++k) priv[k] = static_cast<uint8_t>(k + 3);
+  sc::crypto::x25519_public(priv, peer);
+  mine_ = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, nullptr, priv, sizeof priv);
+  theirs_ = EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, nullptr, peer, sizeof peer);
+  ctx_ = mine_ ? EVP_PKEY_CTX_new(mine_, nullptr) : nullptr;
+  ok_ = ctx_ && theirs_ && EVP_PKEY_derive_init(ctx_) == 1 && EVP_PKEY_derive_set_peer(ctx_, theirs_) == 1;
+}
+
+BareX25519::~BareX25519() {
+  EVP_PKEY_CTX_free(ctx_);
+  EVP_PKEY_free(theirs_);
+  EVP_PKEY_free(mine_);
+}
+
+bool BareX25519::derive() {
+  size_t len = sizeof out_;
+  ok_ = ok_ && EVP_PKEY_derive(ctx_, out_, &len) == 1 && len == sizeof out_;
+  benchmark::DoNotOptimize(out_);
+  return ok_;
+}
+
+double bare_x25519_rate(double cpu_seconds) {
+  BareX25519 x;
+  uint64_t ops = 0;
+  const double t0 = thread_cpu_seconds();
+  double t1 = t0;
+  while (x.ok() && t1 - t0 < cpu_seconds) {
+    for (int k = 0; k < 8; ++k, ++ops) x.derive();
+    t1 = thread_cpu_seconds();
+  }
+  return x.ok() && t1 > t0 ? static_cast<double>(ops) / (t1 - t0) : 0.0;
+}
 
 void report_stream_v2(benchmark::State &state, double cpu_seconds, uint64_t bytes, uint64_t messages,
                       uint64_t allocations, size_t n) {

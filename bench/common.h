@@ -10,6 +10,10 @@
 #include <cstddef>
 #include <cstdint>
 
+// libcrypto's key types, for BareX25519 (version 2 builds only).
+struct evp_pkey_st;
+struct evp_pkey_ctx_st;
+
 #include "connectionclient.h"
 #include "connectionserver.h"
 #include "stable_connection.h"
@@ -66,6 +70,29 @@ double aead_ceiling(size_t n);
 void set_aead_ceiling(size_t n, double bytes_per_second);
 double x25519_rate();
 void set_x25519_rate(double operations_per_second);
+// X25519 through libcrypto alone, the ceiling of the handshakes: a private
+// key, a peer key and their derivation context made once, so that each
+// derive() is one scalar multiplication and the library's call around it.
+class BareX25519 {
+ public:
+  BareX25519();
+  ~BareX25519();
+  BareX25519(const BareX25519 &) = delete;
+  BareX25519 &operator=(const BareX25519 &) = delete;
+  bool ok() const { return ok_; }
+  // One operation; false (and from then on) if the library failed.
+  bool derive();
+
+ private:
+  evp_pkey_st *mine_ = nullptr;
+  evp_pkey_st *theirs_ = nullptr;
+  evp_pkey_ctx_st *ctx_ = nullptr;
+  uint8_t out_[32] = {};
+  bool ok_ = false;
+};
+// BareX25519 operations per second, measured now for about `cpu_seconds` of
+// CPU time; 0 if the library failed.
+double bare_x25519_rate(double cpu_seconds);
 // Like report_stream, for version 2: ratio_to_aead_half compares with half
 // the AEAD ceiling of `n`-byte records (each byte is sealed once and opened
 // once).
