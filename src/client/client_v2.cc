@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "base/failure.h"
+#include "base/copy.h"
 #include "base/random.h"
 #include "crypto/primitives.h"
 
@@ -289,7 +290,7 @@ void ClientV2::deliver(const uint8_t *data, size_t n) {
     std::vector<uint8_t> &dst = queue_.input_for(0);
     const size_t take = std::min(n, Queue::max_message() - dst.size());
     grow_for(dst, take);
-    dst.insert(dst.end(), data, data + take);
+    append_bytes(dst, data, take);
     data += take;
     n -= take;
   }

@@ -1,7 +1,8 @@
 #include "core/resend_buffer.h"
 
 #include <algorithm>
-#include <cstring>
+
+#include "base/copy.h"
 
 namespace sc {
 
@@ -27,7 +28,7 @@ void ResendBuffer::grow_for(size_t extra) {
     for (size_t k = 0; k < part.second;) {
       const size_t off = static_cast<size_t>(pos % new_capacity);
       const size_t chunk = std::min(part.second - k, new_capacity - off);
-      std::memcpy(fresh.get() + off, part.first + k, chunk);
+      copy_bytes(fresh.get() + off, part.first + k, chunk);
       k += chunk;
       pos += chunk;
     }
@@ -51,7 +52,7 @@ void ResendBuffer::append(const uint8_t *data, size_t n) {
   while (n > 0) {
     const size_t off = offset_of(end_);
     const size_t chunk = std::min(n, capacity_ - off);
-    std::memcpy(data_.get() + off, data, chunk);
+    copy_bytes(data_.get() + off, data, chunk);
     data += chunk;
     n -= chunk;
     end_ += chunk;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "base/copy.h"
 #include "base/failure.h"
 #ifdef SC_WITH_V2
 #include "base/random.h"
@@ -839,7 +840,7 @@ class Server::LinkEventsV2 final : public v2::LinkEvents {
   void data(const uint8_t *p, size_t n) override {
     std::vector<uint8_t> &dst = server_.queue_.input_for(s_.id);
     grow_for(dst, n);
-    dst.insert(dst.end(), p, p + n);
+    append_bytes(dst, p, n);
     server_.counters_.bytes_in += n;
   }
   void pong(uint64_t) override {}

@@ -20,8 +20,9 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
 #include <memory>
+
+#include "base/copy.h"
 
 namespace sc {
 namespace v2 {
@@ -101,8 +102,8 @@ class Outbound {
     reserve(static_cast<size_t>(held()) + n);
     size_t at = index(written_);
     const size_t first = std::min(n, cap_ - at);
-    std::memcpy(buf_.get() + at, p, first);
-    std::memcpy(buf_.get(), p + first, n - first);
+    copy_bytes(buf_.get() + at, p, first);
+    copy_bytes(buf_.get(), p + first, n - first);
     written_ += n;
   }
 
@@ -119,8 +120,8 @@ class Outbound {
   void take(uint8_t *dst, size_t n) {
     size_t at = index(next_);
     const size_t first = std::min(n, cap_ - at);
-    std::memcpy(dst, buf_.get() + at, first);
-    std::memcpy(dst + first, buf_.get(), n - first);
+    copy_bytes(dst, buf_.get() + at, first);
+    copy_bytes(dst + first, buf_.get(), n - first);
     next_ += n;
     sent_ = std::max(sent_, next_);
   }
@@ -162,8 +163,8 @@ class Outbound {
     const size_t n = static_cast<size_t>(held());
     const size_t first = std::min(n, cap_ - head_);
     if (n) {
-      std::memcpy(bigger.get(), buf_.get() + head_, first);
-      std::memcpy(bigger.get() + first, buf_.get(), n - first);
+      copy_bytes(bigger.get(), buf_.get() + head_, first);
+      copy_bytes(bigger.get() + first, buf_.get(), n - first);
     }
     release();
     buf_ = std::move(bigger);
