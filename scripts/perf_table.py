@@ -428,7 +428,8 @@ class Report:
                                       ">= %.0fx" % V2_OVER_V1_TARGET,
                                       short_by(over_v1 / V2_OVER_V1_TARGET))
                 rows.append("| Version 2 bulk %s, %s messages | %s%s | %s of AEAD/2, %s version 1 | %s | %s | "
-                            "a seal and an open per record, the copies into and out of the stream |" % (
+                            "a seal and an open per record, and per input an acknowledgement record sealed and "
+                            "opened |" % (
                                 label, fmt_size(n), fmt_mbps(bps), self.spread(name, "bytes_per_second"),
                                 "%.2f" % ratio if ratio is not None else "n/a",
                                 "%.2fx" % over_v1 if over_v1 else "n/a", target, status(ok) if n == 4096 else ""))
