@@ -305,6 +305,16 @@ TEST(Crypto, OneDhKeyDerivesWithManyPeers) {
     EXPECT_EQ(hex(mine, 32), hex(theirs, 32)) << k;
     EXPECT_NE(hex(mine, 32), shared);
   }
+  // The same key in another thread (whose peer key object is its own),
+  // then back in this one.
+  std::string there;
+  std::thread([&] {
+    uint8_t o[32];
+    if (a.derive(b.public_key(), o)) there = hex(o, 32);
+  }).join();
+  EXPECT_EQ(there, shared);
+  ASSERT_TRUE(a.derive(b.public_key(), out));
+  EXPECT_EQ(hex(out, 32), shared);
   sc::crypto::DhKey moved(std::move(a));
   EXPECT_FALSE(a.is_set());
   EXPECT_FALSE(a.derive(b.public_key(), out));

@@ -38,6 +38,7 @@ class ThreadObjects {
     EVP_MAC_CTX_free(hmac_);
     EVP_PKEY_CTX_free(x25519_);
     EVP_PKEY_free(base_point_);
+    EVP_PKEY_free(peer_);
   }
 
   // HMAC with SHA-256 chosen and no key: every computation works on a copy.
@@ -75,6 +76,23 @@ class ThreadObjects {
     return from_data(EVP_PKEY_KEYPAIR, params);
   }
 
+  // The thread's peer key object, holding `pub` now: made once and given
+  // each new peer's key in place. A derivation context it was handed to
+  // keeps referring to it, which is harmless: every derivation sets its peer
+  // first.
+  EVP_PKEY *peer(const uint8_t pub[kDhSize]) {
+    if (!peer_) {
+      peer_ = public_key(pub);
+      return peer_;
+    }
+    if (EVP_PKEY_set_octet_string_param(peer_, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, const_cast<uint8_t *>(pub),
+                                        kDhSize) != 1) {
+      EVP_PKEY_free(peer_);
+      peer_ = nullptr;
+    }
+    return peer_;
+  }
+
   // The public key object of the base point (u = 9), made once.
   EVP_PKEY *base_point() {
     if (!base_point_) base_point_ = public_key(kBasePoint);
@@ -102,6 +120,7 @@ class ThreadObjects {
   EVP_MAC_CTX *hmac_ = nullptr;
   EVP_PKEY_CTX *x25519_ = nullptr;
   EVP_PKEY *base_point_ = nullptr;
+  EVP_PKEY *peer_ = nullptr;
 };
 
 thread_local ThreadObjects t_objects;
@@ -177,9 +196,7 @@ void DhKey::clear() {
 }
 
 bool DhKey::derive(const uint8_t peer[kDhSize], uint8_t out[kDhSize]) const {
-  EVP_PKEY *theirs = key_ ? t_objects.public_key(peer) : nullptr;
-  bool ok = theirs && agree(theirs, out);
-  EVP_PKEY_free(theirs);  // the context keeps its own reference until the next peer
+  bool ok = key_ && agree(t_objects.peer(peer), out);
   if (ok) {
     // A small-order peer key gives all zeros (OpenSSL also refuses it).
     uint8_t any = 0;
