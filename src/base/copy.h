@@ -36,18 +36,21 @@ inline bool slow_for_memcpy(const void *dst, const void *src, size_t n) {
   return n >= kLongCopy && gap != 0 && gap < kNear;
 }
 
+// The slow case's copy: plain vector moves, 32 bytes at a time.
+inline void copy_blocks(uint8_t *dst, const uint8_t *src, size_t n) {
+  size_t i = 0;
+  for (; i + kBlock <= n; i += kBlock) __builtin_memcpy(dst + i, src + i, kBlock);
+  if (i < n) std::memcpy(dst + i, src + i, n - i);
+}
+
 }  // namespace copy_detail
 
 // As memcpy(dst, src, n): the ranges must not overlap.
 inline void copy_bytes(uint8_t *dst, const uint8_t *src, size_t n) {
-  using namespace copy_detail;
-  if (!slow_for_memcpy(dst, src, n)) {
-    if (n) std::memcpy(dst, src, n);
-    return;
-  }
-  size_t i = 0;
-  for (; i + kBlock <= n; i += kBlock) __builtin_memcpy(dst + i, src + i, kBlock);
-  if (i < n) std::memcpy(dst + i, src + i, n - i);
+  if (copy_detail::slow_for_memcpy(dst, src, n))
+    copy_detail::copy_blocks(dst, src, n);
+  else if (n)
+    std::memcpy(dst, src, n);
 }
 
 // As v.insert(v.end(), p, p + n), for p outside v.
@@ -55,7 +58,7 @@ inline void append_bytes(std::vector<uint8_t> &v, const uint8_t *p, size_t n) {
   const size_t at = v.size();
   if (v.capacity() - at >= n && copy_detail::slow_for_memcpy(v.data() + at, p, n)) {
     v.resize(at + n);
-    copy_bytes(v.data() + at, p, n);
+    copy_detail::copy_blocks(v.data() + at, p, n);
     return;
   }
   v.insert(v.end(), p, p + n);

@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
-#include "base/failure.h"
 #include "base/copy.h"
+#include "base/failure.h"
 #include "base/random.h"
 #include "crypto/primitives.h"
 
