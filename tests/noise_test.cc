@@ -278,6 +278,32 @@ TEST(Crypto, HkdfMatchesRfc5869) {
   EXPECT_EQ(hex(p1, 32) + hex(p2, 32), hex(o1, 32) + hex(o2, 32));
 }
 
+TEST(Crypto, HkdfWithLongAndEmptyInput) {
+  // A salt of its own, input key material that spans two SHA-256 blocks
+  // behind HMAC's padded key, and none at all (as Noise's Split uses it);
+  // the expected outputs come from Python's hmac and hashlib.
+  uint8_t salt[32];
+  for (int i = 0; i < 32; ++i) salt[i] = static_cast<uint8_t>(0x40 + i);
+  Bytes ikm(100);
+  for (size_t i = 0; i < ikm.size(); ++i) ikm[i] = static_cast<uint8_t>(7 * i + 1);
+  uint8_t o1[32], o2[32], o3[32];
+  ASSERT_TRUE(sc::crypto::hkdf_sha256(salt, ikm.data(), ikm.size(), o1, o2, o3));
+  EXPECT_EQ(hex(o1, 32), "81f125f197ab10adeb4a23620e82df043a73a1cff55b464ebd7eacb9f6e013a0");
+  EXPECT_EQ(hex(o2, 32), "3a2377eb194bd38412d6dabd9464ed4d18972a18cddef29b027a578356ca5886");
+  EXPECT_EQ(hex(o3, 32), "fe1188242839b36cacced9dc931a057ec93d8e957f4d426f11a8ceb02338fd6e");
+  ASSERT_TRUE(sc::crypto::hkdf_sha256(salt, nullptr, 0, o1, o2, o3));
+  EXPECT_EQ(hex(o1, 32), "750df07ce9f271ed73984e7f151064bd94751c68a4d24b713144ce57276252ff");
+  EXPECT_EQ(hex(o2, 32), "9e01c34fb88cef24b469314c2bd760c8638a9dd026b386628b45aab9c1a5f8eb");
+  EXPECT_EQ(hex(o3, 32), "405e7884c8e253aec6a08e32a973202bcecd3efd4264aea4a7972cdfe7e52c77");
+  // A hash between two HKDFs shares the thread's digest context with them.
+  uint8_t h[32];
+  sc::crypto::sha256(salt, sizeof salt, ikm.data(), ikm.size(), h);
+  EXPECT_EQ(hex(h, 32), "bfe7d46d36d54f79cb5a3b992eae757e5eb567847534a5b7cffa5b6b2dd38285");
+  uint8_t again[32];
+  ASSERT_TRUE(sc::crypto::hkdf_sha256(salt, nullptr, 0, again, o2, nullptr));
+  EXPECT_EQ(hex(again, 32), hex(o1, 32));
+}
+
 TEST(Crypto, OneDhKeyDerivesWithManyPeers) {
   // RFC 7748 section 6.1: Alice's key with Bob's public key, then other
   // peers, then Bob again: the kept derivation context takes each new peer.
