@@ -92,13 +92,11 @@ void FingerprintIndex::allocate(size_t entries) {
 }
 
 bool FingerprintIndex::put(size_t bucket, uint32_t entry) {
-  for (uint32_t &e : buckets_[bucket].entry) {
-    if (e == 0) {
-      e = entry;
-      return true;
-    }
-  }
-  return false;
+  Bucket &b = buckets_[bucket];
+  const unsigned empty = b.equal(0);
+  if (empty == 0) return false;
+  b.entry[lowest_way(empty)] = entry;
+  return true;
 }
 
 void FingerprintIndex::insert(uint64_t pos, uint32_t fp, int id) {
@@ -129,14 +127,12 @@ bool FingerprintIndex::erase(uint64_t pos, uint32_t fp, int id) {
   const uint32_t want = p.tag << kIdBits | (static_cast<uint32_t>(id) & kIdMask);
   bool found = false;
   for (size_t b : {p.first, p.second}) {
-    for (uint32_t &e : buckets_[b].entry) {
-      if (e == want) {
-        e = 0;
-        found = true;
-        break;
-      }
+    const unsigned m = buckets_[b].equal(want);
+    if (m != 0) {
+      buckets_[b].entry[lowest_way(m)] = 0;
+      found = true;
+      break;
     }
-    if (found) break;
   }
   for (size_t k = 0; !found && k < stash_.size(); ++k) {
     if (stash_[k].entry == want && (stash_[k].bucket == p.first || stash_[k].bucket == p.second)) {
