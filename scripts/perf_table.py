@@ -48,6 +48,13 @@ def short_by(fraction):
     return ("%.1f%% short" if pct < 1 else "%.0f%% short") % pct
 
 
+def out_of_reach(cap, target, form):
+    """The note for a target above what its loop can reach at all."""
+    if cap is None or cap >= target:
+        return ""
+    return "; out of reach in this loop: its cap is " + form % cap
+
+
 def canonical(name):
     """Benchmark name without decorations such as /iterations:1, /repeats:1,
     /min_time:1.000 or /manual_time (the arguments, e.g. /4096, stay)."""
@@ -406,6 +413,10 @@ class Report:
             rows.append("| ChaCha20-Poly1305 seal, %s records (**the ceiling** for that size) | %s%s | reference | | | "
                         "libcrypto |" % (fmt_size(n), fmt_mbps(self.get(name, "bytes_per_second")),
                                          self.spread(name, "bytes_per_second")))
+        ack_rate = self.get("BM_AeadSealAck", "items_per_second")
+        rows.append("| ChaCha20-Poly1305 seal of a record that carries an acknowledgement alone (header as associated "
+                    "data, one ACK frame) | %s%s | reference | | | libcrypto's fixed cost per call |" % (
+                        fmt_rate(ack_rate, "/s"), self.spread("BM_AeadSealAck", "items_per_second")))
         for bench, v1bench, label in [("BM_V2BulkServerToClient", "BM_BulkServerToClient", "server -> client"),
                                       ("BM_V2BulkClientToServer", "BM_BulkClientToServer", "client -> server")]:
             for n in SIZES:
@@ -414,7 +425,18 @@ class Report:
                 ratio = self.get(name, "ratio_to_aead_half")
                 v1 = self.get("%s/%d" % (v1bench, n), "bytes_per_second")
                 over_v1 = bps / v1 if bps and v1 else None
-                target, ok = "-", None
+                # What this loop could reach if the library cost nothing: each
+                # message is one input, so besides its own record's seal and
+                # open the contract adds one acknowledgement record, sealed
+                # and opened, per message.
+                seal = self.get("BM_AeadSeal/%d" % n, "bytes_per_second")
+                cap = cap_over_v1 = None
+                if seal and ack_rate:
+                    t_record, t_ack = n / seal, 1 / ack_rate
+                    cap = t_record / (t_record + t_ack)
+                    if v1:
+                        cap_over_v1 = n / (2 * (t_record + t_ack)) / v1
+                target, ok, reach = "-", None, ""
                 if n == 4096:
                     target = "ratio >= %.2f, >= %.0fx version 1" % (V2_BULK_AEAD_TARGET, V2_OVER_V1_TARGET)
                     if ratio is not None and over_v1 is not None:
@@ -422,17 +444,25 @@ class Report:
                         if ratio < V2_BULK_AEAD_TARGET:
                             self.fail("Version 2 bulk %s, 4 KiB" % label, "%.2f of AEAD/2" % ratio,
                                       ">= %.2f" % V2_BULK_AEAD_TARGET,
-                                      short_by(ratio / V2_BULK_AEAD_TARGET))
+                                      short_by(ratio / V2_BULK_AEAD_TARGET) + out_of_reach(
+                                          cap, V2_BULK_AEAD_TARGET, "%.2f"))
                         if over_v1 < V2_OVER_V1_TARGET:
                             self.fail("Version 2 bulk %s over version 1, 4 KiB" % label, "%.2fx" % over_v1,
                                       ">= %.0fx" % V2_OVER_V1_TARGET,
-                                      short_by(over_v1 / V2_OVER_V1_TARGET))
-                rows.append("| Version 2 bulk %s, %s messages | %s%s | %s of AEAD/2, %s version 1 | %s | %s | "
-                            "a seal and an open per record, and per input an acknowledgement record sealed and "
-                            "opened |" % (
+                                      short_by(over_v1 / V2_OVER_V1_TARGET) + out_of_reach(
+                                          cap_over_v1, V2_OVER_V1_TARGET, "%.2fx"))
+                        if not ok and ((cap is not None and cap < V2_BULK_AEAD_TARGET) or
+                                       (cap_over_v1 is not None and cap_over_v1 < V2_OVER_V1_TARGET)):
+                            reach = " (out of reach in this loop)"
+                rows.append("| Version 2 bulk %s, %s messages | %s%s | %s of AEAD/2, %s version 1; the loop's cap "
+                            "%s, %s | %s | %s | a seal and an open per record, and per input an acknowledgement "
+                            "record sealed and opened |" % (
                                 label, fmt_size(n), fmt_mbps(bps), self.spread(name, "bytes_per_second"),
                                 "%.2f" % ratio if ratio is not None else "n/a",
-                                "%.2fx" % over_v1 if over_v1 else "n/a", target, status(ok) if n == 4096 else ""))
+                                "%.2fx" % over_v1 if over_v1 else "n/a",
+                                "%.2f" % cap if cap is not None else "n/a",
+                                "%.2fx" % cap_over_v1 if cap_over_v1 is not None else "n/a",
+                                target, (status(ok) + reach) if n == 4096 else ""))
         for bench, v1bench, label in [("BM_V2SmallMessagesServerToClient", "BM_SmallMessagesServerToClient",
                                        "server -> client"),
                                       ("BM_V2SmallMessagesClientToServer", "BM_SmallMessagesClientToServer",
