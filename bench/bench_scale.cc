@@ -45,6 +45,7 @@ void BM_ScaleRoundRobin(benchmark::State &state) {
     const char *data = payload(kMessage);
     uint64_t delivered = 0;
     size_t next = 0;
+    const StreamCeilings before = stream_ceilings(1, kMessage, beside_seconds(state));
     const uint64_t allocs0 = allocation_count();
     const double t0 = thread_cpu_seconds();
     for (auto _ : state) {
@@ -55,11 +56,12 @@ void BM_ScaleRoundRobin(benchmark::State &state) {
     }
     const double seconds = thread_cpu_seconds() - t0;
     const uint64_t allocs = allocation_count() - allocs0;
+    const StreamCeilings beside = average(before, stream_ceilings(1, kMessage, beside_seconds(state)));
     const uint64_t messages = static_cast<uint64_t>(state.iterations());
     if (delivered != messages * kMessage)
       fail(state, "bytes lost");
     else
-      report_stream(state, seconds, delivered, messages, allocs);
+      report_stream(state, seconds, delivered, messages, allocs, &beside);
   } else {
     fail(state, "setup failed");
   }

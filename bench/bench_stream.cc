@@ -90,11 +90,13 @@ void BM_Bulk(benchmark::State &state) {
   link.warm_up(D, n);
   const char *data = payload(n);
   uint64_t delivered = 0;
+  const StreamCeilings before = stream_ceilings(V, n, beside_seconds(state));
   const uint64_t allocs0 = allocation_count();
   const double t0 = thread_cpu_seconds();
   for (auto _ : state) delivered += link.send(D, data, n);
   const double seconds = thread_cpu_seconds() - t0;
   const uint64_t allocs = allocation_count() - allocs0;
+  const StreamCeilings beside = average(before, stream_ceilings(V, n, beside_seconds(state)));
   const uint64_t messages = static_cast<uint64_t>(state.iterations());
   if (delivered != messages * n) {
     fail(state, "bytes lost");
@@ -102,11 +104,11 @@ void BM_Bulk(benchmark::State &state) {
   }
 #ifdef SC_WITH_V2
   if (V == 2) {
-    report_stream_v2(state, seconds, delivered, messages, allocs, n);
+    report_stream_v2(state, seconds, delivered, messages, allocs, n, &beside);
     return;
   }
 #endif
-  report_stream(state, seconds, delivered, messages, allocs);
+  report_stream(state, seconds, delivered, messages, allocs, &beside);
 }
 
 // Small messages: kBatch messages of 64 bytes queued, then one delivery, as an
@@ -196,26 +198,21 @@ void BM_Echo64(benchmark::State &state) {
   }
   state.SetItemsProcessed(static_cast<int64_t>(trips));
   state.SetBytesProcessed(static_cast<int64_t>(2 * echoed));
-  state.counters["allocs_per_message"] =
-      trips ? static_cast<double>(allocs) / (2.0 * static_cast<double>(trips)) : 0.0;
+  state.counters["allocs_per_message"] = trips ? static_cast<double>(allocs) / (2.0 * static_cast<double>(trips)) : 0.0;
 }
 
 }  // namespace
 
 void register_stream_benchmarks() {
   const int sizes[] = {64, 1024, 4096, 16384, 65536};
-  for (int n : sizes)
-    benchmark::RegisterBenchmark("BM_BulkServerToClient", BM_Bulk<Direction::kToClient, 1>)->Arg(n);
-  for (int n : sizes)
-    benchmark::RegisterBenchmark("BM_BulkClientToServer", BM_Bulk<Direction::kToServer, 1>)->Arg(n);
+  for (int n : sizes) benchmark::RegisterBenchmark("BM_BulkServerToClient", BM_Bulk<Direction::kToClient, 1>)->Arg(n);
+  for (int n : sizes) benchmark::RegisterBenchmark("BM_BulkClientToServer", BM_Bulk<Direction::kToServer, 1>)->Arg(n);
   benchmark::RegisterBenchmark("BM_SmallMessagesServerToClient", BM_SmallMessages<Direction::kToClient, 1>);
   benchmark::RegisterBenchmark("BM_SmallMessagesClientToServer", BM_SmallMessages<Direction::kToServer, 1>);
   benchmark::RegisterBenchmark("BM_Echo64", BM_Echo64<1>);
 #ifdef SC_WITH_V2
-  for (int n : sizes)
-    benchmark::RegisterBenchmark("BM_V2BulkServerToClient", BM_Bulk<Direction::kToClient, 2>)->Arg(n);
-  for (int n : sizes)
-    benchmark::RegisterBenchmark("BM_V2BulkClientToServer", BM_Bulk<Direction::kToServer, 2>)->Arg(n);
+  for (int n : sizes) benchmark::RegisterBenchmark("BM_V2BulkServerToClient", BM_Bulk<Direction::kToClient, 2>)->Arg(n);
+  for (int n : sizes) benchmark::RegisterBenchmark("BM_V2BulkClientToServer", BM_Bulk<Direction::kToServer, 2>)->Arg(n);
   benchmark::RegisterBenchmark("BM_V2SmallMessagesServerToClient", BM_SmallMessages<Direction::kToClient, 2>);
   benchmark::RegisterBenchmark("BM_V2SmallMessagesClientToServer", BM_SmallMessages<Direction::kToServer, 2>);
   benchmark::RegisterBenchmark("BM_V2Echo64", BM_Echo64<2>);

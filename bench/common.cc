@@ -15,6 +15,7 @@
 #include <openssl/evp.h>
 
 #include "crypto/primitives.h"
+#include "v2/wire.h"
 #endif
 
 // ---------------------------------------------------------------------------
@@ -146,14 +147,14 @@ namespace {
 
 double g_cipher_ceiling = 0;
 
-double calibrate_cipher() {
+double calibrate_cipher(double cpu_seconds = 0.05) {
   YardstickCipher cipher(0x0123456789abcdefull);
   std::vector<uint8_t> buf(4096, 0x5a);
   uint32_t fp = cipher.initial_fingerprint();
   uint64_t bytes = 0;
   const double t0 = thread_cpu_seconds();
   double t1 = t0;
-  while (t1 - t0 < 0.05) {
+  while (t1 - t0 < cpu_seconds) {
     for (int k = 0; k < 64; ++k) {
       cipher.pass(buf.data(), buf.data(), buf.size(), &fp);
       bytes += buf.size();
@@ -173,13 +174,49 @@ double cipher_ceiling() {
 
 void set_cipher_ceiling(double bytes_per_second) { g_cipher_ceiling = bytes_per_second; }
 
-void report_stream(benchmark::State &state, double cpu_seconds, uint64_t bytes, uint64_t messages,
-                   uint64_t allocations) {
+#ifdef SC_WITH_V2
+namespace {
+double seal_rate(size_t n, size_t ad_len, double cpu_seconds);
+}  // namespace
+#endif
+
+StreamCeilings stream_ceilings(int version, size_t n, double cpu_seconds) {
+  StreamCeilings c;
+#ifdef SC_WITH_V2
+  if (version == 2) {
+    c.aead = seal_rate(n, 0, cpu_seconds) * static_cast<double>(n);
+    c.ack_seals = seal_rate(sc::v2::kAckSize, sc::v2::kRecordHeaderSize, cpu_seconds);
+    return c;
+  }
+#else
+  (void)n;
+#endif
+  (void)version;
+  c.yardstick = calibrate_cipher(cpu_seconds);
+  return c;
+}
+
+StreamCeilings average(const StreamCeilings &a, const StreamCeilings &b) {
+  StreamCeilings c;
+  c.yardstick = (a.yardstick + b.yardstick) / 2;
+  c.aead = (a.aead + b.aead) / 2;
+  c.ack_seals = (a.ack_seals + b.ack_seals) / 2;
+  return c;
+}
+
+double beside_seconds(const benchmark::State &state) { return state.max_iterations >= 1000 ? 0.1 : 0.002; }
+
+void report_stream(benchmark::State &state, double cpu_seconds, uint64_t bytes, uint64_t messages, uint64_t allocations,
+                   const StreamCeilings *beside) {
   state.SetBytesProcessed(static_cast<int64_t>(bytes));
   state.SetItemsProcessed(static_cast<int64_t>(messages));
   if (cpu_seconds > 0) {
     const double rate = static_cast<double>(bytes) / cpu_seconds;
     state.counters["ratio_to_cipher_half"] = rate / (cipher_ceiling() / 2);
+    if (beside && beside->yardstick > 0) {
+      state.counters["yardstick_beside"] = beside->yardstick;
+      state.counters["ratio_beside"] = rate / (beside->yardstick / 2);
+    }
   }
   state.counters["allocs_per_message"] =
       messages ? static_cast<double>(allocations) / static_cast<double>(messages) : 0.0;
@@ -190,22 +227,26 @@ namespace {
 std::map<size_t, double> g_aead_ceiling;
 double g_x25519_rate = 0;
 
-double calibrate_aead(size_t n) {
+// Seals per second of n bytes with ad_len bytes of associated data.
+double seal_rate(size_t n, size_t ad_len, double cpu_seconds) {
   sc::crypto::Aead aead;
   uint8_t key[sc::crypto::kKeySize] = {1, 2, 3};
-  aead.set_key(key);
-  std::vector<uint8_t> buf(n + sc::crypto::kTagSize, 0x5a);
-  uint64_t bytes = 0, nonce = 0;
+  if (!aead.set_key(key)) return 0;
+  std::vector<uint8_t> buf(ad_len + n + sc::crypto::kTagSize, 0x5a);
+  uint8_t *const text = buf.data() + ad_len;
+  uint64_t seals = 0, nonce = 0;
   const double t0 = thread_cpu_seconds();
   double t1 = t0;
-  while (t1 - t0 < 0.05) {
-    for (int k = 0; k < 64; ++k) {
-      aead.seal(nonce++, nullptr, 0, buf.data(), n, buf.data());
-      bytes += n;
-    }
+  while (t1 - t0 < cpu_seconds) {
+    for (int k = 0; k < 64; ++k, ++seals) aead.seal(nonce++, buf.data(), ad_len, text, n, text);
     t1 = thread_cpu_seconds();
   }
-  return static_cast<double>(bytes) / (t1 - t0);
+  benchmark::DoNotOptimize(buf.data());
+  return t1 > t0 ? static_cast<double>(seals) / (t1 - t0) : 0.0;
+}
+
+double calibrate_aead(size_t n, double cpu_seconds = 0.05) {
+  return seal_rate(n, 0, cpu_seconds) * static_cast<double>(n);
 }
 
 double calibrate_x25519() {
@@ -273,13 +314,20 @@ double bare_x25519_rate(double cpu_seconds) {
 }
 
 void report_stream_v2(benchmark::State &state, double cpu_seconds, uint64_t bytes, uint64_t messages,
-                      uint64_t allocations, size_t n) {
+                      uint64_t allocations, size_t n, const StreamCeilings *beside) {
   state.SetBytesProcessed(static_cast<int64_t>(bytes));
   state.SetItemsProcessed(static_cast<int64_t>(messages));
   if (cpu_seconds > 0) {
     const double rate = static_cast<double>(bytes) / cpu_seconds;
     state.counters["ratio_to_aead_half"] = rate / (aead_ceiling(n) / 2);
     state.counters["ratio_to_cipher_half"] = rate / (cipher_ceiling() / 2);
+    if (beside && beside->aead > 0 && beside->ack_seals > 0) {
+      const double t_record = static_cast<double>(n) / beside->aead, t_ack = 1 / beside->ack_seals;
+      state.counters["aead_beside"] = beside->aead;
+      state.counters["ack_seals_beside"] = beside->ack_seals;
+      state.counters["ratio_beside"] = rate / (beside->aead / 2);
+      state.counters["cap_beside"] = t_record / (t_record + t_ack);
+    }
   }
   state.counters["allocs_per_message"] =
       messages ? static_cast<double>(allocations) / static_cast<double>(messages) : 0.0;

@@ -56,11 +56,30 @@ double thread_cpu_seconds();
 double cipher_ceiling();
 void set_cipher_ceiling(double bytes_per_second);
 
+// The ceilings of a stream benchmark measured beside its own loop, for a
+// short while just before and just after it, and averaged: on a shared
+// machine the same arithmetic drifts by a fifth within minutes, so a ceiling
+// measured at another moment of the run moves a ratio by as much.
+struct StreamCeilings {
+  double yardstick = 0;  // bytes/s of the yardstick pass over 4 KiB blocks
+  double aead = 0;       // bytes/s of seals of the benchmark's message size (version 2)
+  double ack_seals = 0;  // seals/s of records that carry an acknowledgement alone (version 2)
+};
+// Measured now, for about `cpu_seconds` each; version 1 measures the
+// yardstick only.
+StreamCeilings stream_ceilings(int version, size_t n, double cpu_seconds);
+StreamCeilings average(const StreamCeilings &a, const StreamCeilings &b);
+// How long to measure beside a loop: 0.1 s for a run of many iterations (the
+// one Google Benchmark reports), a moment for the short runs it makes first
+// to choose the count.
+double beside_seconds(const benchmark::State &state);
+
 // Sets the counters every stream benchmark reports: throughput against half
-// the cipher ceiling (every byte is ciphered once by each side) and heap
-// allocations per message in the timed loop.
-void report_stream(benchmark::State &state, double cpu_seconds, uint64_t bytes, uint64_t messages,
-                   uint64_t allocations);
+// the cipher ceiling (every byte is ciphered once by each side), against
+// half the yardstick measured beside the loop when `beside` is given, and
+// heap allocations per message in the timed loop.
+void report_stream(benchmark::State &state, double cpu_seconds, uint64_t bytes, uint64_t messages, uint64_t allocations,
+                   const StreamCeilings *beside = nullptr);
 
 // Protocol version 2 (a build with SC_WITH_V2; the version 2 benchmarks are
 // registered only there). Bytes per second of one ChaCha20-Poly1305 seal of
@@ -95,9 +114,12 @@ class BareX25519 {
 double bare_x25519_rate(double cpu_seconds);
 // Like report_stream, for version 2: ratio_to_aead_half compares with half
 // the AEAD ceiling of `n`-byte records (each byte is sealed once and opened
-// once).
+// once); with `beside`, ratio_beside does so with the seals measured beside
+// the loop, and cap_beside is what the loop could reach if the library cost
+// nothing: per message (one input) its own record and the acknowledgement
+// record the contract adds, each sealed and opened.
 void report_stream_v2(benchmark::State &state, double cpu_seconds, uint64_t bytes, uint64_t messages,
-                      uint64_t allocations, size_t n);
+                      uint64_t allocations, size_t n, const StreamCeilings *beside = nullptr);
 // A version 2 pool key of the suite's own, its public key, and a version 2
 // client of it (nullptr without version 2).
 const uint8_t *v2_private_key();
