@@ -115,9 +115,8 @@ double bare_x25519_rate(double cpu_seconds);
 // Like report_stream, for version 2: ratio_to_aead_half compares with half
 // the AEAD ceiling of `n`-byte records (each byte is sealed once and opened
 // once); with `beside`, ratio_beside does so with the seals measured beside
-// the loop, and cap_beside is what the loop could reach if the library cost
-// nothing: per message (one input) its own record and the acknowledgement
-// record the contract adds, each sealed and opened.
+// the loop, which are reported too (aead_beside, ack_seals_beside) for the
+// table's cap of the loop.
 void report_stream_v2(benchmark::State &state, double cpu_seconds, uint64_t bytes, uint64_t messages,
                       uint64_t allocations, size_t n, const StreamCeilings *beside = nullptr);
 // A version 2 pool key of the suite's own, its public key, and a version 2

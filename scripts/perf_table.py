@@ -134,6 +134,13 @@ class Report:
         v = b[field]
         return None if isinstance(v, float) and math.isnan(v) else v
 
+    def optional(self, name, field):
+        """A counter that older results may lack: None then, and the
+        benchmark is not listed as missing."""
+        b = self.results.get(name)
+        v = b.get(field) if b is not None and "error" not in b else None
+        return None if v is None or (isinstance(v, float) and math.isnan(v)) else v
+
     def spread(self, name, field):
         b = self.cvs.get(name)
         if b is None or field not in b or math.isnan(b[field]):
@@ -204,7 +211,7 @@ class Report:
                 ips = self.get(name, "items_per_second")
                 # The yardstick measured beside this benchmark's own loop;
                 # the suite's yardstick row is from another moment of the run.
-                ratio = self.get(name, "ratio_beside")
+                ratio = self.optional(name, "ratio_beside")
                 if ratio is None:
                     ratio = bps / half if bps and half else None
                 target, ok = "", None
@@ -338,8 +345,8 @@ class Report:
                 # Each rate against the yardstick measured beside its own
                 # loop, so that the machine's drift between the two runs
                 # does not count as the pool's cost.
-                r_one = self.get("BM_ScaleRoundRobin/1", "ratio_beside")
-                r_many = self.get(name, "ratio_beside")
+                r_one = self.optional("BM_ScaleRoundRobin/1", "ratio_beside")
+                r_many = self.optional(name, "ratio_beside")
                 if r_one and r_many:
                     ratio = r_many / r_one
                 else:
@@ -434,7 +441,7 @@ class Report:
             for n in SIZES:
                 name = "%s/%d" % (bench, n)
                 bps = self.get(name, "bytes_per_second")
-                ratio = self.get(name, "ratio_beside")
+                ratio = self.optional(name, "ratio_beside")
                 if ratio is None:
                     ratio = self.get(name, "ratio_to_aead_half")
                 v1 = self.get("%s/%d" % (v1bench, n), "bytes_per_second")
@@ -444,8 +451,8 @@ class Report:
                 # open the contract adds one acknowledgement record, sealed
                 # and opened, per message. The seals measured beside the
                 # loop, else those of the suite's own rows.
-                seal = self.get(name, "aead_beside")
-                ack = self.get(name, "ack_seals_beside")
+                seal = self.optional(name, "aead_beside")
+                ack = self.optional(name, "ack_seals_beside")
                 if not (seal and ack):
                     seal, ack = self.get("BM_AeadSeal/%d" % n, "bytes_per_second"), ack_rate
                 cap = cap_over_v1 = None
