@@ -41,9 +41,17 @@ constexpr size_t kReadSize = 256 * 1024;          // bytes asked of one read()
 constexpr int kTimeoutSeconds = 60;               // a process's whole life, at most
 constexpr int kWaitMs = 10000;                    // one poll() with nothing to do, at most
 constexpr int kPoolFd = 1;                        // the socket's number as the pool sees it
+constexpr size_t kBulkWindow = 256 * 1024;        // the window of the bulk-sized runs
 
 enum class Kind { kPlain, kVersion1, kVersion2 };
 enum class Role { kServer, kClient };
+
+// What one transfer runs: plain TCP or a protocol version, and the window both
+// library ends are given (0: the library's default).
+struct Setup {
+  Kind kind;
+  size_t window;
+};
 
 double process_cpu_seconds() {
   timespec ts;
@@ -147,10 +155,11 @@ class PlainEnd : public Endpoint {
 
 class PoolEnd : public Endpoint {
  public:
-  explicit PoolEnd(Kind kind) : cp_(cp_new()) {
+  explicit PoolEnd(Setup setup) : cp_(cp_new()) {
     if (!cp_) return;
     sc_pool_enable_events(cp_, 1);
-    if (kind == Kind::kVersion2 && sc_pool_set_static_key(cp_, v2_private_key()) != SC_OK) {
+    if ((setup.window != 0 && sc_pool_set_window(cp_, setup.window) != SC_OK) ||
+        (setup.kind == Kind::kVersion2 && sc_pool_set_static_key(cp_, v2_private_key()) != SC_OK)) {
       cp_delete(cp_);
       cp_ = nullptr;
     }
@@ -192,8 +201,13 @@ class PoolEnd : public Endpoint {
 
 class ClientEnd : public Endpoint {
  public:
-  explicit ClientEnd(Kind kind) : c_(kind == Kind::kVersion2 ? open_v2_client() : cc_open()) {
-    if (c_) sc_client_enable_events(c_, 1);
+  explicit ClientEnd(Setup setup) : c_(setup.kind == Kind::kVersion2 ? open_v2_client() : cc_open()) {
+    if (!c_) return;
+    sc_client_enable_events(c_, 1);
+    if (setup.window != 0 && sc_client_set_window(c_, setup.window) != SC_OK) {
+      cc_close(c_);
+      c_ = nullptr;
+    }
   }
   ~ClientEnd() override { cc_close(c_); }
   ClientEnd(const ClientEnd &) = delete;
@@ -283,15 +297,15 @@ bool wait_socket(const Wire &wire, int timeout_ms) {
 
 // The life of one process after its socket is connected: the handshake, a
 // signal to the parent, the start signal, the transfer, the report.
-Report run_side(Kind kind, Role role, bool sender, int sock, int to_parent, int from_parent) {
+Report run_side(Setup setup, Role role, bool sender, int sock, int to_parent, int from_parent) {
   Report report;
   PlainEnd plain;
   std::unique_ptr<Endpoint> lib;
-  if (kind != Kind::kPlain) {
+  if (setup.kind != Kind::kPlain) {
     if (role == Role::kServer)
-      lib.reset(new PoolEnd(kind));
+      lib.reset(new PoolEnd(setup));
     else
-      lib.reset(new ClientEnd(kind));
+      lib.reset(new ClientEnd(setup));
   }
   Endpoint &end = lib ? *lib : plain;
   if (!end.ok()) return report;
@@ -338,7 +352,7 @@ Report run_side(Kind kind, Role role, bool sender, int sock, int to_parent, int 
 
 // A child process: the socket, run_side, the report, and _exit (no
 // destructors of the parent's state, no benchmark output).
-[[noreturn]] void child(Kind kind, Role role, bool sender, int listener, uint16_t port, int to_parent,
+[[noreturn]] void child(Setup setup, Role role, bool sender, int listener, uint16_t port, int to_parent,
                         int from_parent) {
   alarm(kTimeoutSeconds);
   Report report;
@@ -361,7 +375,7 @@ Report run_side(Kind kind, Role role, bool sender, int sock, int to_parent, int 
     const int one = 1;
     setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     fcntl(sock, F_SETFL, fcntl(sock, F_GETFL) | O_NONBLOCK);
-    report = run_side(kind, role, sender, sock, to_parent, from_parent);
+    report = run_side(setup, role, sender, sock, to_parent, from_parent);
     ::close(sock);
   }
   const char done = 'd';
@@ -377,7 +391,7 @@ struct Child {
   int to_child = -1;    // the start signal
 };
 
-Child spawn(Kind kind, Role role, bool sender, int listener, uint16_t port) {
+Child spawn(Setup setup, Role role, bool sender, int listener, uint16_t port) {
   Child c;
   int up[2], down[2];
   if (pipe(up) != 0) return c;
@@ -390,7 +404,7 @@ Child spawn(Kind kind, Role role, bool sender, int listener, uint16_t port) {
   if (c.pid == 0) {
     ::close(up[0]);
     ::close(down[1]);
-    child(kind, role, sender, listener, port, up[1], down[0]);
+    child(setup, role, sender, listener, port, up[1], down[0]);
   }
   ::close(up[1]);
   ::close(down[0]);
@@ -415,7 +429,7 @@ struct Transfer {
   double server_cpu = 0, client_cpu = 0;
 };
 
-bool transfer(Kind kind, bool to_client, Transfer &t, const char *&why) {
+bool transfer(Setup setup, bool to_client, Transfer &t, const char *&why) {
   why = "loopback socket setup failed";
   const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
   if (listener < 0) return false;
@@ -429,8 +443,8 @@ bool transfer(Kind kind, bool to_client, Transfer &t, const char *&why) {
     return false;
   }
   const uint16_t port = ntohs(a.sin_port);
-  Child server = spawn(kind, Role::kServer, to_client, listener, port);
-  Child client = spawn(kind, Role::kClient, !to_client, listener, port);
+  Child server = spawn(setup, Role::kServer, to_client, listener, port);
+  Child client = spawn(setup, Role::kClient, !to_client, listener, port);
   ::close(listener);
   bool ok = false;
   char r1 = 0, r2 = 0;
@@ -465,13 +479,13 @@ bool transfer(Kind kind, bool to_client, Transfer &t, const char *&why) {
 }
 
 // Plain TCP, or a session of protocol version 1 or 2, one way.
-template <Kind K, bool ToClient>
+template <Kind K, bool ToClient, size_t Window = 0>
 void BM_Tcp(benchmark::State &state) {
   double wall = 0, server_cpu = 0, client_cpu = 0;
   for (auto _ : state) {
     Transfer t;
     const char *why = nullptr;
-    if (!transfer(K, ToClient, t, why)) {
+    if (!transfer(Setup{K, Window}, ToClient, t, why)) {
       fail(state, why);
       return;
     }
@@ -501,6 +515,11 @@ void register_tcp_benchmarks() {
 #ifdef SC_WITH_V2
   add("BM_TcpV2ServerToClient", BM_Tcp<Kind::kVersion2, true>);
   add("BM_TcpV2ClientToServer", BM_Tcp<Kind::kVersion2, false>);
+  // The same with a window deep enough for the loopback pipe: with the
+  // default 64 KiB a sender keeps only four sends in flight and waits for
+  // each acknowledgement in turn.
+  add("BM_TcpV2ServerToClientWindow256K", BM_Tcp<Kind::kVersion2, true, kBulkWindow>);
+  add("BM_TcpV2ClientToServerWindow256K", BM_Tcp<Kind::kVersion2, false, kBulkWindow>);
 #endif
 }
 
