@@ -42,6 +42,7 @@ constexpr int kTimeoutSeconds = 60;               // a process's whole life, at 
 constexpr int kWaitMs = 10000;                    // one poll() with nothing to do, at most
 constexpr int kPoolFd = 1;                        // the socket's number as the pool sees it
 constexpr size_t kBulkWindow = 256 * 1024;        // the window of the bulk-sized runs
+constexpr int kRepetitions = 5;                   // of each benchmark, for its median
 
 enum class Kind { kPlain, kVersion1, kVersion2 };
 enum class Role { kServer, kClient };
@@ -478,14 +479,21 @@ bool transfer(Setup setup, bool to_client, Transfer &t, const char *&why) {
   return ok;
 }
 
-// Plain TCP, or a session of protocol version 1 or 2, one way.
+// Plain TCP, or a session of protocol version 1 or 2, one way. A library
+// transfer is flanked by a plain one just before and one just after, the
+// same way: plain TCP's rate on this machine moves by a fifth from one run to
+// the next, so the ratio divides by the mean of the two plain rates beside it.
 template <Kind K, bool ToClient, size_t Window = 0>
 void BM_Tcp(benchmark::State &state) {
-  double wall = 0, server_cpu = 0, client_cpu = 0;
+  double wall = 0, server_cpu = 0, client_cpu = 0, plain_rates = 0, ratios = 0;
+  const char *why = nullptr;
+  auto rate = [](const Transfer &t) { return static_cast<double>(kTotal) / t.wall_seconds; };
   for (auto _ : state) {
-    Transfer t;
-    const char *why = nullptr;
-    if (!transfer(Setup{K, Window}, ToClient, t, why)) {
+    Transfer t, before, after;
+    const bool beside = K != Kind::kPlain;
+    if ((beside && !transfer(Setup{Kind::kPlain, 0}, ToClient, before, why)) ||
+        !transfer(Setup{K, Window}, ToClient, t, why) ||
+        (beside && !transfer(Setup{Kind::kPlain, 0}, ToClient, after, why))) {
       fail(state, why);
       return;
     }
@@ -493,8 +501,17 @@ void BM_Tcp(benchmark::State &state) {
     wall += t.wall_seconds;
     server_cpu += t.server_cpu;
     client_cpu += t.client_cpu;
+    if (beside) {
+      const double plain = (rate(before) + rate(after)) / 2;
+      plain_rates += plain;
+      ratios += rate(t) / plain;
+    }
   }
   const double gb = static_cast<double>(kTotal) * static_cast<double>(state.iterations()) / 1e9;
+  if (K != Kind::kPlain) {
+    state.counters["plain_beside"] = plain_rates / static_cast<double>(state.iterations());
+    state.counters["ratio_beside"] = ratios / static_cast<double>(state.iterations());
+  }
   state.counters["bytes_per_second"] = gb * 1e9 / wall;
   state.counters["cpu_s_per_gb"] = (server_cpu + client_cpu) / gb;
   state.counters["server_cpu_s_per_gb"] = server_cpu / gb;
@@ -507,7 +524,13 @@ void register_tcp_benchmarks() {
   // A child killed by its alarm must not take the parent's writes with it.
   signal(SIGPIPE, SIG_IGN);
   auto add = [](const char *name, void (*fn)(benchmark::State &)) {
-    benchmark::RegisterBenchmark(name, fn)->UseManualTime()->Iterations(1)->Unit(benchmark::kMillisecond);
+    // Five repetitions whatever the command line asks: one transfer takes
+    // a fraction of a second, and three left the medians noisy.
+    benchmark::RegisterBenchmark(name, fn)
+        ->UseManualTime()
+        ->Iterations(1)
+        ->Repetitions(kRepetitions)
+        ->Unit(benchmark::kMillisecond);
   };
   add("BM_TcpPlain", BM_Tcp<Kind::kPlain, true>);
   add("BM_TcpServerToClient", BM_Tcp<Kind::kVersion1, true>);
