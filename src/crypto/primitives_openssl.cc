@@ -373,16 +373,19 @@ bool Aead::crypt(bool sealing, uint64_t nonce, const uint8_t *ad, size_t ad_len,
   uint8_t tag[kTagSize];
   if (!sealing) {
     std::memcpy(tag, in + n, kTagSize);  // before the plaintext may overwrite anything
-    if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, static_cast<int>(kTagSize), tag) != 1) return false;
+    OSSL_PARAM set[] = {OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, tag, kTagSize),
+                        OSSL_PARAM_construct_end()};
+    if (EVP_CIPHER_CTX_set_params(ctx, set) != 1) return false;
   }
   int len = 0;
   if (ad_len && EVP_CipherUpdate(ctx, nullptr, &len, ad, static_cast<int>(ad_len)) != 1) return false;
   if (n && EVP_CipherUpdate(ctx, out, &len, in, static_cast<int>(n)) != 1) return false;
   int fin = 0;
   if (EVP_CipherFinal_ex(ctx, out + n, &fin) != 1) return false;  // opening: the tag did not verify
-  if (sealing && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, static_cast<int>(kTagSize), out + n) != 1)
-    return false;
-  return true;
+  if (!sealing) return true;
+  OSSL_PARAM get[] = {OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, out + n, kTagSize),
+                      OSSL_PARAM_construct_end()};
+  return EVP_CIPHER_CTX_get_params(ctx, get) == 1;
 }
 
 bool Aead::seal(uint64_t nonce, const uint8_t *ad, size_t ad_len, const uint8_t *in, size_t n, uint8_t *out) {
