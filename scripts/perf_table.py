@@ -364,7 +364,7 @@ class Report:
                             "%.2f of one session" % ratio if ratio is not None else "reference", target,
                             status(ok) if n == 10000 else "",
                             "as bulk" if n == 1 else "index updates (4 per 256 B sent, two buckets each) into a table of about 26 MB, "
-                            "fetched four updates ahead: misses that overlap, beside the cipher"))
+                            "fetched sixteen updates ahead: misses that overlap, beside the cipher"))
         # The index table of a pool this large is mapped apart from malloc,
         # which the heap figure does not see: the larger of heap and resident.
         heap = self.get("BM_MemorySessionFullWindow10k", "heap_bytes")
