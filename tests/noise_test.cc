@@ -3,6 +3,7 @@
 // message, the handshake hash and the transport messages byte for byte; and
 // the failures the protocol depends on.
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
 
 #include <optional>
 #include <string>
@@ -211,6 +212,63 @@ TEST(Aead, AnEmptyPlaintextStillCarriesATag) {
   EXPECT_TRUE(a.open(0, nullptr, 0, tag, sizeof tag, out));
   tag[0] ^= 1;
   EXPECT_FALSE(a.open(0, nullptr, 0, tag, sizeof tag, out));
+}
+
+// libcrypto's own one-call seal, the reference for the wrapper: the nonce as
+// Noise lays it out (four zero bytes, then the counter little-endian).
+Bytes libcrypto_seal(const uint8_t key[32], uint64_t nonce, const Bytes &ad, const Bytes &text) {
+  uint8_t iv[12] = {};
+  for (int i = 0; i < 8; ++i) iv[4 + i] = static_cast<uint8_t>(nonce >> (8 * i));
+  Bytes out(text.size() + sc::crypto::kTagSize);
+  EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+  int len = 0;
+  bool ok = ctx && EVP_EncryptInit_ex(ctx, EVP_chacha20_poly1305(), nullptr, key, iv) == 1 &&
+            EVP_EncryptUpdate(ctx, nullptr, &len, ad.data(), static_cast<int>(ad.size())) == 1 &&
+            EVP_EncryptUpdate(ctx, out.data(), &len, text.data(), static_cast<int>(text.size())) == 1 &&
+            EVP_EncryptFinal_ex(ctx, out.data() + text.size(), &len) == 1 &&
+            EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, static_cast<int>(sc::crypto::kTagSize),
+                                out.data() + text.size()) == 1;
+  EVP_CIPHER_CTX_free(ctx);
+  if (!ok) out.clear();
+  return out;
+}
+
+TEST(Aead, TextsOfEveryShapeSealAsLibcryptoAloneDoes) {
+  // The wrapper hands some long texts to libcrypto in two pieces: lengths
+  // below, at and above where it starts to, with every count of 16-byte
+  // blocks left over from the groups of eight, and a tail of loose bytes.
+  uint8_t key[32];
+  for (int i = 0; i < 32; ++i) key[i] = static_cast<uint8_t>(101 + 5 * i);
+  sc::crypto::Aead sealer, opener;
+  ASSERT_TRUE(sealer.set_key(key));
+  ASSERT_TRUE(opener.set_key(key));
+  const Bytes ad = {0x13, 0x10};
+  std::vector<size_t> lengths = {1, 127, 128, 2047, 2048, 16387, 65519, 65535};
+  for (size_t left = 0; left < 8; ++left) {
+    lengths.push_back(2048 + 16 * left + 5);
+    lengths.push_back(32768 + 16 * left);
+  }
+  uint64_t nonce = 1000;
+  for (size_t n : lengths) {
+    Bytes text(n);
+    for (size_t i = 0; i < n; ++i) text[i] = static_cast<uint8_t>(i * 131 + (i >> 8));
+    const Bytes want = libcrypto_seal(key, nonce, ad, text);
+    ASSERT_EQ(want.size(), n + sc::crypto::kTagSize);
+    Bytes got(n + sc::crypto::kTagSize);
+    ASSERT_TRUE(sealer.seal(nonce, ad.data(), ad.size(), text.data(), n, got.data())) << n;
+    EXPECT_EQ(got, want) << n << " bytes";
+    Bytes back(n);
+    ASSERT_TRUE(opener.open(nonce, ad.data(), ad.size(), want.data(), want.size(), back.data())) << n;
+    EXPECT_EQ(back, text) << n << " bytes";
+    // A change in the last byte of the text, wherever the wrapper cut it,
+    // and in the first, does not verify.
+    for (size_t at : {size_t{0}, n - 1}) {
+      Bytes bad = want;
+      bad[at] ^= 0x80;
+      EXPECT_FALSE(opener.open(nonce, ad.data(), ad.size(), bad.data(), bad.size(), back.data())) << n << " at " << at;
+    }
+    ++nonce;
+  }
 }
 
 // What one Aead under `key` seals, alone in a thread of its own (so that no

@@ -16,6 +16,23 @@ namespace crypto {
 namespace {
 
 constexpr size_t kNonceSize = 12;
+// libcrypto's AVX-512 Poly1305 runs a text of whole 16-byte blocks eight
+// blocks at a time only when the blocks left over from the eights are fewer
+// than four; otherwise the whole text goes four at a time. Measured here
+// (one seal, 2 bytes of associated data): 16,450 bytes 4.71 us, 65,519 bytes
+// 17.1 us; the same texts given as their whole 128-byte groups and then the
+// rest, 3.71 and 13.2 us. Short texts lose more to the second call than they
+// gain (1,023 bytes: 0.70 us whole, 0.78 split), and texts with fewer than
+// four blocks left over gain nothing, so only the others are split.
+constexpr size_t kPolyBlock = 16;
+constexpr size_t kPolyGroup = 8 * kPolyBlock;
+constexpr size_t kSplitFrom = 2048;
+
+// Where to cut a text of n bytes into two updates, or n for one.
+size_t poly_friendly_cut(size_t n) {
+  if (n < kSplitFrom || (n / kPolyBlock) % 8 < 4) return n;
+  return n - n % kPolyGroup;
+}
 
 // Fetched once: passing EVP_chacha20_poly1305() to every init would look the
 // implementation up again each time.
@@ -379,7 +396,11 @@ bool Aead::crypt(bool sealing, uint64_t nonce, const uint8_t *ad, size_t ad_len,
   }
   int len = 0;
   if (ad_len && EVP_CipherUpdate(ctx, nullptr, &len, ad, static_cast<int>(ad_len)) != 1) return false;
-  if (n && EVP_CipherUpdate(ctx, out, &len, in, static_cast<int>(n)) != 1) return false;
+  // The associated data is padded to whole Poly1305 blocks before the text
+  // starts, so the text's first byte begins a block.
+  const size_t cut = poly_friendly_cut(n);
+  if (cut && EVP_CipherUpdate(ctx, out, &len, in, static_cast<int>(cut)) != 1) return false;
+  if (n > cut && EVP_CipherUpdate(ctx, out + cut, &len, in + cut, static_cast<int>(n - cut)) != 1) return false;
   int fin = 0;
   if (EVP_CipherFinal_ex(ctx, out + n, &fin) != 1) return false;  // opening: the tag did not verify
   if (!sealing) return true;
