@@ -152,19 +152,32 @@ void SessionTable::sync(const Session &s) {
 
 void SessionTable::record_boundary(Session &s) {
   SessionV1 &v1 = *s.v1;
+  // The buckets of this boundary's index updates start loading now, while
+  // the caller ciphers the next 256 bytes; index_recorded() finds them in
+  // the caches.
+  const bool fetch = index_.memory_bytes() >= kFetchFromBytes;
   if (v1.boundaries.full()) {
     const uint64_t begin = s.out.resend().begin();
     if (v1.first_boundary < begin - begin % kBoundary) {
-      if (v1.unindexed < v1.boundaries.size())
+      if (v1.unindexed < v1.boundaries.size()) {
         leaving_.push_back(Leaving{v1.first_boundary, v1.boundaries[0], s.slot});
-      else
+        if (fetch) prefetch(v1.first_boundary, v1.boundaries[0]);
+      } else {
         --v1.unindexed;  // recorded in this send and already gone: never indexed
+      }
       v1.boundaries.pop_front();
       v1.first_boundary += kBoundary;
     }
   }
-  v1.boundaries.push_back(Boundary{v1.fp_cipher, v1.fp_plain});
+  const Boundary b{v1.fp_cipher, v1.fp_plain};
+  v1.boundaries.push_back(b);
   ++v1.unindexed;
+  if (fetch) prefetch(v1.first_boundary + (v1.boundaries.size() - 1) * kBoundary, b);
+}
+
+void SessionTable::prefetch(uint64_t pos, const Boundary &b) const {
+  index_.prefetch(pos, b.cipher);
+  if (b.plain != b.cipher) index_.prefetch(pos, b.plain);
 }
 
 void SessionTable::index_recorded(Session &s) {
@@ -172,41 +185,15 @@ void SessionTable::index_recorded(Session &s) {
   const size_t n = v1.boundaries.size();
   const size_t first_new = n - std::min<size_t>(v1.unindexed, n);
   // Each update reads two random buckets of a table that may be far larger
-  // than the caches: the buckets of the update kLookahead places further on
-  // are fetched while this one runs, so that many misses overlap. With 10,000
-  // full windows (a 26 MB table) four updates ahead still left most loads
-  // waiting; sixteen ran round-robin sends about 4% faster, and more than sixteen
-  // gained nothing further.
-  // A table that fits in the caches is not worth it: the fetch would cost a
-  // second hashing of every key for nothing.
-  constexpr size_t kLookahead = 16;
-  constexpr size_t kFetchFromBytes = size_t{1} << 20;
-  const bool ahead = index_.memory_bytes() >= kFetchFromBytes;
-  auto fetch = [this](uint64_t pos, const Boundary &b) {
-    index_.prefetch(pos, b.cipher);
-    if (b.plain != b.cipher) index_.prefetch(pos, b.plain);
-  };
-  const size_t gone = leaving_.size(), updates = gone + (n - first_new);
-  auto fetch_update = [&](size_t u) {
-    if (!ahead || u >= updates) return;
-    if (u < gone) {
-      fetch(leaving_[u].pos, leaving_[u].b);
-    } else {
-      const size_t k = first_new + (u - gone);
-      fetch(v1.first_boundary + k * kBoundary, v1.boundaries[k]);
-    }
-  };
-  for (size_t u = 0; u < kLookahead; ++u) fetch_update(u);
+  // than the caches: record_boundary() started loading them, each while the
+  // next 256 bytes were ciphered.
+  const size_t gone = leaving_.size();
   // What left the ring goes first: a rebuild of the index (reserve) sees
   // only what the rings hold.
-  for (size_t u = 0; u < gone; ++u) {
-    fetch_update(u + kLookahead);
-    unindex(leaving_[u].pos, leaving_[u].b, leaving_[u].slot);
-  }
+  for (size_t u = 0; u < gone; ++u) unindex(leaving_[u].pos, leaving_[u].b, leaving_[u].slot);
   leaving_.clear();
   reserve_index(2 * (n - first_new));
   for (size_t k = first_new; k < n; ++k) {
-    fetch_update(gone + (k - first_new) + kLookahead);
     const uint64_t pos = v1.first_boundary + k * kBoundary;
     const Boundary &b = v1.boundaries[k];
     index_.insert(pos, b.cipher, s.slot);

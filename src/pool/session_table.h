@@ -61,8 +61,8 @@ class SessionTable {
   void record_boundary(Session &s);
   // Indexes the boundaries recorded since the last call, then forgets those
   // no reuse request can name any more: all of one send's index updates
-  // together, their memory fetched a few ahead rather than one miss after
-  // another. Ends with sync(s).
+  // together, in memory record_boundary() started fetching, rather than one
+  // miss after another. Ends with sync(s).
   void index_recorded(Session &s);
 
   // ---- the resume rule: a session can resume from a position its stream
@@ -133,6 +133,11 @@ class SessionTable {
     int slot;
   };
   void unindex(uint64_t pos, const Boundary &b, int slot);
+  // Starts loading the index buckets of both forms of b at pos.
+  void prefetch(uint64_t pos, const Boundary &b) const;
+  // A table that fits in the caches is not worth fetching ahead: that would
+  // hash every key a second time for nothing.
+  static constexpr size_t kFetchFromBytes = size_t{1} << 20;
 
   std::unordered_map<int, std::unique_ptr<Session>> sessions_;
   std::vector<Leaving> leaving_;
