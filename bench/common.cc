@@ -269,18 +269,6 @@ bool BareX25519::derive() {
   return ok_;
 }
 
-double bare_x25519_rate(double cpu_seconds) {
-  BareX25519 x;
-  uint64_t ops = 0;
-  const double t0 = thread_cpu_seconds();
-  double t1 = t0;
-  while (x.ok() && t1 - t0 < cpu_seconds) {
-    for (int k = 0; k < 8; ++k, ++ops) x.derive();
-    t1 = thread_cpu_seconds();
-  }
-  return x.ok() && t1 > t0 ? static_cast<double>(ops) / (t1 - t0) : 0.0;
-}
-
 void report_stream_v2(benchmark::State &state, double cpu_seconds, uint64_t bytes, uint64_t messages,
                       uint64_t allocations, size_t n, const StreamCeilings *beside) {
   state.SetBytesProcessed(static_cast<int64_t>(bytes));

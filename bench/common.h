@@ -109,9 +109,6 @@ class BareX25519 {
   uint8_t out_[32] = {};
   bool ok_ = false;
 };
-// BareX25519 operations per second, measured now for about `cpu_seconds` of
-// CPU time; 0 if the library failed.
-double bare_x25519_rate(double cpu_seconds);
 // Like report_stream, for version 2: ratio_to_aead_half compares with half
 // the AEAD ceiling of `n`-byte records (each byte is sealed once and opened
 // once); with `beside`, ratio_beside does so with the seals measured beside
