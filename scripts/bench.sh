@@ -7,7 +7,7 @@
 #                                         # --benchmark_filter=Bulk; the
 #                                         # document is left alone
 #
-# The full run takes about four minutes on two cores. Missing build
+# The full run takes four to eight minutes on two cores. Missing build
 # tools are installed with apt-get when run as root; otherwise the script stops
 # and prints the command to run.
 set -euo pipefail
