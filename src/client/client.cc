@@ -149,19 +149,19 @@ void Client::deliver(const uint8_t *data, size_t n) {
     const size_t take = std::min(n, kMaxMessage - dst.size());
     size_t at = dst.size();
     dst.resize(at + take);
-    // Decrypt in pieces that end on 256-byte boundaries of the stream, where
-    // the fingerprint a later reuse request names is taken.
+    // One pass of the cipher, then the fingerprint in pieces that end on
+    // 256-byte boundaries of the stream, where the one a later reuse
+    // request names is taken.
+    uint8_t *plain = dst.data() + at;
+    decoder_.apply(data, plain, take);
+    const uint8_t *tracked = form_ == FingerprintForm::kCiphertext ? data : plain;
     for (size_t done = 0; done < take;) {
       const size_t room = static_cast<size_t>(kBoundary - received_ % kBoundary);
       const size_t chunk = std::min(room, take - done);
-      if (form_ == FingerprintForm::kCiphertext)
-        decoder_.apply(data + done, dst.data() + at, chunk, &fp_running_, nullptr);
-      else
-        decoder_.apply(data + done, dst.data() + at, chunk, nullptr, &fp_running_);
+      fp_running_ = fingerprint_update(fp_running_, tracked + done, chunk);
       received_ += chunk;
       if (received_ % kBoundary == 0) fp_boundary_ = fp_running_;
       done += chunk;
-      at += chunk;
     }
     data += take;
     n -= take;

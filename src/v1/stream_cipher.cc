@@ -103,18 +103,28 @@ void StreamCipher::apply(const uint8_t *in, uint8_t *out, size_t n, uint32_t *fp
   // The fingerprints are taken apart from the cipher: a fold of whole words
   // costs far less than a step per byte inside its loop.
   if (fp_in) *fp_in = fingerprint_update(*fp_in, in, n);
-  uint8_t i = i_;
-  uint8_t j = j_;
   uint8_t *const s = s_;
+  uint32_t i = i_, j = j_;
+  // Each step reads the cell at i + 1, which the swaps of the steps before
+  // may have just written: read from memory, the CPU could not start it
+  // until their addresses were known, and each byte would wait for the one
+  // before. So the cells at i + 1 and i + 2 are read ahead, before the swaps
+  // of the steps before them, and corrected in registers when a swap hits
+  // them (its j is i + 1 or i + 2): a0 and a1 always hold s[i + 1], s[i + 2].
+  uint32_t a0 = s[(i + 1) & 0xff], a1 = s[(i + 2) & 0xff];
   // One keystream byte: the state's next swap and the byte it selects.
-  auto next = [s, &i, &j]() -> uint8_t {
-    i = static_cast<uint8_t>(i + 1);
-    const uint8_t si = s[i];
-    j = static_cast<uint8_t>(j + si);
-    const uint8_t sj = s[j];
-    s[i] = sj;
-    s[j] = si;
-    return s[static_cast<uint8_t>(si + sj)];
+  auto next = [s, &i, &j, &a0, &a1]() -> uint64_t {
+    i = (i + 1) & 0xff;
+    const uint32_t si = a0;
+    j = (j + si) & 0xff;
+    const uint32_t sj = s[j];
+    uint32_t a2 = s[(i + 2) & 0xff];
+    s[i] = static_cast<uint8_t>(sj);
+    s[j] = static_cast<uint8_t>(si);
+    const uint32_t ahead = (j - i) & 0xff;
+    a0 = ahead == 1 ? si : a1;
+    a1 = ahead == 2 ? si : a2;
+    return s[(si + sj) & 0xff];
   };
   size_t k = 0;
   if (kLittleEndian) {
@@ -122,19 +132,19 @@ void StreamCipher::apply(const uint8_t *in, uint8_t *out, size_t n, uint32_t *fp
     // once: unrolled, the swaps of consecutive bytes overlap in the CPU.
     for (; k + 8 <= n; k += 8) {
       uint64_t ks = next();
-      ks |= static_cast<uint64_t>(next()) << 8;
-      ks |= static_cast<uint64_t>(next()) << 16;
-      ks |= static_cast<uint64_t>(next()) << 24;
-      ks |= static_cast<uint64_t>(next()) << 32;
-      ks |= static_cast<uint64_t>(next()) << 40;
-      ks |= static_cast<uint64_t>(next()) << 48;
-      ks |= static_cast<uint64_t>(next()) << 56;
+      ks |= next() << 8;
+      ks |= next() << 16;
+      ks |= next() << 24;
+      ks |= next() << 32;
+      ks |= next() << 40;
+      ks |= next() << 48;
+      ks |= next() << 56;
       store64(out + k, load64(in + k) ^ ks);
     }
   }
   for (; k < n; ++k) out[k] = static_cast<uint8_t>(in[k] ^ next());
-  i_ = i;
-  j_ = j;
+  i_ = static_cast<uint8_t>(i);
+  j_ = static_cast<uint8_t>(j);
   if (fp_out) *fp_out = fingerprint_update(*fp_out, out, n);
 }
 
