@@ -227,6 +227,64 @@ TEST(PoolV2, StreamsBothWaysAcrossBrokenConnectionsLosingNothing) {
   EXPECT_EQ(opened, 1);
 }
 
+// With windows so large that no ACK is due, each side acknowledges at the
+// end of an input with data only when no record is left half-read: an input
+// that ends inside a record waits, and the one that completes it brings
+// everything received into the ACK.
+TEST(PoolV2, AcknowledgesOnceAnInputLeavesNoRecordHalfRead) {
+  Guard guard;
+  uint64_t s1 = 5, s2 = 6;
+  sc::set_random_source(sc::RandomSide::kServer, fixed, &s1);
+  sc::set_random_source(sc::RandomSide::kClient, fixed, &s2);
+  const size_t kWindow = size_t{1} << 20;
+  Net net(kWindow);
+  net.pool.set_window(kWindow);
+  net.step();
+  const int id = net.session();
+  ASSERT_NE(id, 0);
+  for (int k = 0; k < 3; ++k) net.step();
+  ASSERT_TRUE(net.to_pool.empty() && net.to_client.empty());
+
+  // Client to pool: three records, the first input one and a bit.
+  Bytes msg(2 * v2::kMaxRecordPlaintext + 1000);
+  for (size_t k = 0; k < msg.size(); ++k) msg[k] = static_cast<uint8_t>(k * 11);
+  net.client->send(msg.data(), msg.size());
+  net.pump_client();
+  Bytes wire;
+  wire.swap(net.to_pool);
+  ASSERT_GT(wire.size(), msg.size());
+  const size_t first = v2::kMaxRecordSize + 1000;
+  net.pool.receive(net.fd, wire.data(), first);
+  net.pump_pool();
+  EXPECT_GT(net.seen.in[id].size(), 0u);  // the first record was delivered
+  EXPECT_TRUE(net.to_client.empty());     // but not yet acknowledged
+  net.pool.receive(net.fd, wire.data() + first, wire.size() - first);
+  net.pump_pool();
+  EXPECT_EQ(net.seen.in[id], msg);
+  ASSERT_FALSE(net.to_client.empty());  // the ACK
+  EXPECT_EQ(net.client->held(), msg.size());
+  net.step();
+  EXPECT_EQ(net.client->held(), 0u);
+
+  // Pool to client, the same way.
+  net.pool.send(id, msg.data(), msg.size());
+  net.pump_pool();
+  wire.clear();
+  wire.swap(net.to_client);
+  ASSERT_GT(wire.size(), msg.size());
+  net.client->receive(wire.data(), first);
+  net.pump_client();
+  EXPECT_GT(net.client_got.size(), 0u);
+  EXPECT_TRUE(net.to_pool.empty());
+  net.client->receive(wire.data() + first, wire.size() - first);
+  net.pump_client();
+  EXPECT_EQ(net.client_got, msg);
+  ASSERT_FALSE(net.to_pool.empty());
+  EXPECT_EQ(net.pool.session_held(id), msg.size());
+  net.step();
+  EXPECT_EQ(net.pool.session_held(id), 0u);
+}
+
 TEST(PoolV2, APoolWithoutAKeyAnswersNotSupported) {
   Guard guard;
   sc::Server pool;

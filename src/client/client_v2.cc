@@ -165,7 +165,9 @@ void ClientV2::receive(const uint8_t *data, size_t n) {
     queue_.push_end();
     return;
   }
-  write_out(got_data);
+  // As the pool does: everything received is acknowledged once an input
+  // with data leaves no record half-read.
+  write_out(got_data && link_->partial_input() == 0);
 }
 
 void ClientV2::on_answer() {
