@@ -625,16 +625,14 @@ void Server::send(int id, const uint8_t *data, size_t n) {
       const size_t before;
       ~HeldCount() { total += out.held() - before; }
     } held_count{counters_.bytes_held, s->out, s->out.held()};
-    // One pass of the cipher over the whole message, then both fingerprints
-    // in pieces that end on 256-byte boundaries of the stream, where they
-    // are recorded.
-    s->v1->encoder.apply(data, cipher, n);
+    // Encrypt in pieces that end on 256-byte boundaries of the stream, where
+    // both fingerprints are recorded; recording a boundary starts fetching
+    // its index buckets, which arrive while the next piece is ciphered.
     for (size_t done = 0; done < n;) {
       const uint64_t pos = s->sent();
       const size_t room = static_cast<size_t>(kBoundary - pos % kBoundary);
       const size_t chunk = std::min(room, n - done);
-      s->v1->fp_plain = fingerprint_update(s->v1->fp_plain, data + done, chunk);
-      s->v1->fp_cipher = fingerprint_update(s->v1->fp_cipher, cipher + done, chunk);
+      s->v1->encoder.apply(data + done, cipher + done, chunk, &s->v1->fp_plain, &s->v1->fp_cipher);
       s->out.resend().append(cipher + done, chunk);
       done += chunk;
       if (s->sent() % kBoundary == 0) sessions_.record_boundary(*s);
