@@ -191,7 +191,7 @@ class Report:
                         fmt_mbps(ceiling), self.spread("BM_YardstickPass/4096", "bytes_per_second"),
                         "2.00 (cipher/2 = %s)" % fmt_mbps(half) if half else "n/a"))
         rows.append("| The library's cipher, one pass with one fingerprint (what the client runs on what it receives) "
-                    "| %s%s | | %s | | | eight keystream bytes per word, fingerprints folded from words |" % (
+                    "| %s%s | | %s | | | the next two S-box cells read ahead of the swaps, eight keystream bytes per word, fingerprints folded from words |" % (
                         fmt_mbps(one), self.spread("BM_CipherPass/4096", "bytes_per_second"),
                         "%.2f" % (one / half) if one and half else "n/a"))
         rows.append("| The library's cipher with both fingerprints (what the server runs on what it sends) | %s%s | | %s "
