@@ -165,9 +165,7 @@ void ClientV2::receive(const uint8_t *data, size_t n) {
     queue_.push_end();
     return;
   }
-  // As the pool does: everything received is acknowledged once an input
-  // with data leaves no record half-read.
-  write_out(got_data && link_->partial_input() == 0);
+  write_out(link_->acknowledge_all(got_data));
 }
 
 void ClientV2::on_answer() {

@@ -904,10 +904,7 @@ void Server::feed_link(int fd, Socket &sock, const uint8_t *data, size_t n) {
     free_session(s->id, Reason::kByApplication);
     return;
   }
-  // Everything received is acknowledged once an input with data leaves no
-  // record half-read (as the last input of a burst does); inputs that end
-  // inside a record wait for the next, unless an ACK is due anyway.
-  if (s->fd == fd) write_v2(*s, got_data && now && now->link && now->link->partial_input() == 0);
+  if (s->fd == fd) write_v2(*s, now && now->link && now->link->acknowledge_all(got_data));
 }
 
 void Server::confirm(Session &s) {

@@ -100,6 +100,13 @@ class Link {
   // Bytes of an incomplete record waiting for the rest.
   size_t partial_input() const { return reader_.partial(); }
 
+  // This library's rule, beyond the ACKs the contract makes due: after an
+  // input that brought DATA (`got_data` from read()) and left no record
+  // half-read, as the last input of a burst does, everything received is
+  // acknowledged (the next write() with force_ack). Inputs that end inside
+  // a record add no ACK of their own.
+  bool acknowledge_all(bool got_data) const { return got_data && reader_.partial() == 0; }
+
  private:
   bool check(const Streams &s, const uint8_t *plain, size_t n) const;
   void apply(Streams &s, const uint8_t *plain, size_t n, LinkEvents &events, bool *got_data);
