@@ -37,7 +37,11 @@ struct connection_message; /* connectionclient.h */
 /* Defaults used when the matching setter is never called. */
 #define SC_DEFAULT_HANDSHAKE_TIMEOUT_MS 30000u
 #define SC_DEFAULT_REUSE_TIMEOUT_MS 300000u
-#define SC_DEFAULT_WINDOW 65536u
+#define SC_DEFAULT_WINDOW 65536u /* version 1 sessions, as in the 2014 module */
+/* Version 2 sessions of a pool or client whose window was never set. A version
+ * 2 sender has at most its window unacknowledged, so the window bounds what a
+ * session moves per round trip; memory follows what is in flight. */
+#define SC_DEFAULT_WINDOW_V2 262144u
 /* Accepted range of a resend window, in bytes. */
 #define SC_MIN_WINDOW 1u
 #define SC_MAX_WINDOW (1u << 30)
@@ -86,7 +90,10 @@ SC_EXPORT int sc_pool_set_handshake_timeout(struct connection_pool *cp, uint64_t
 SC_EXPORT int sc_pool_set_reuse_timeout(struct connection_pool *cp, uint64_t ms) SC_NOEXCEPT;
 
 /*
- * Bytes each session opened from now on keeps for resending.
+ * Bytes each session opened from now on keeps for resending, both versions
+ * (version 2 sessions: at least SC_MIN_WINDOW_V2). Until it is called,
+ * version 1 sessions get SC_DEFAULT_WINDOW and version 2 sessions
+ * SC_DEFAULT_WINDOW_V2.
  *   SC_OK                    set
  *   SC_ERR_INVALID_ARGUMENT  cp is NULL, or bytes is outside SC_MIN_WINDOW..SC_MAX_WINDOW
  */
@@ -274,7 +281,8 @@ SC_EXPORT int sc_client_set_clock(struct connection *c, sc_clock_fn clock, void 
  * sent application data on its session: call it right after cc_open(). (Data
  * cc_send() queues while the first handshake is in flight is not sent yet.)
  * A version 2 client takes SC_MIN_WINDOW_V2..SC_MAX_WINDOW, until its first
- * cc_poll().
+ * cc_poll(). Defaults: SC_DEFAULT_WINDOW (version 1), SC_DEFAULT_WINDOW_V2
+ * (version 2).
  *   SC_OK                    set
  *   SC_ERR_INVALID_ARGUMENT  c is NULL, or bytes is outside SC_MIN_WINDOW..SC_MAX_WINDOW
  *                            (SC_MIN_WINDOW_V2..SC_MAX_WINDOW for version 2)

@@ -338,6 +338,9 @@ extern "C" SC_EXPORT int sc_pool_set_reuse_timeout(struct connection_pool *cp, u
   return SC_OK;
 }
 
+static_assert(SC_DEFAULT_WINDOW == sc::kDefaultWindow && SC_DEFAULT_WINDOW_V2 == sc::kDefaultWindowV2,
+              "a default window differs from the core's");
+
 extern "C" SC_EXPORT int sc_pool_set_window(struct connection_pool *cp, size_t bytes) noexcept {
   if (!cp || !sc::valid_window(bytes)) return SC_ERR_INVALID_ARGUMENT;
   cp->server.set_window(bytes);
@@ -472,7 +475,7 @@ extern "C" SC_EXPORT int sc_client_open_v2(const uint8_t server_key[SC_KEY_SIZE]
 #ifdef SC_WITH_V2
   SC_TRY {
     std::unique_ptr<connection> c(new connection);
-    c->v2.reset(new sc::ClientV2(server_key, sc::kDefaultWindow));
+    c->v2.reset(new sc::ClientV2(server_key, sc::kDefaultWindowV2));
     *out = c.release();
     return SC_OK;
   } SC_CATCH_ALL {

@@ -295,6 +295,78 @@ TEST(CApiV2Net, BothVersionsSideBySide) {
   EXPECT_EQ(info.session_id[0], 0);
 }
 
+// Without a window set, version 1 sessions keep the 2014 module's window and
+// version 2 sessions have SC_DEFAULT_WINDOW_V2 unacknowledged at most, on
+// both sides: with nothing ever acknowledged, the rest waits as backlog.
+TEST(CApiV2Net, EachVersionHasItsOwnDefaultWindow) {
+  static_assert(SC_DEFAULT_WINDOW_V2 > SC_DEFAULT_WINDOW, "the test needs the version 2 window larger");
+  const Keys k = make_keys();
+  Net net;
+  ASSERT_EQ(sc_pool_set_static_key(net.cp, k.priv), SC_OK);
+  Net::Peer &a = net.add(open_v2(k.pub), 5);
+  Net::Peer &b = net.add(cc_open(), 6);
+  net.run();
+  int v2_id = 0, v1_id = 0;
+  for (const sc_pool_event &e : net.pool_events)
+    if (e.type == SC_EVENT_POOL_SESSION_OPENED) (e.fd == 5 ? v2_id : v1_id) = e.id;
+  ASSERT_GT(v2_id, 0);
+  ASSERT_GT(v1_id, 0);
+
+  // Sent, and handed to sockets that never deliver: no acknowledgement comes.
+  const size_t total = 4 * SC_DEFAULT_WINDOW_V2;
+  const std::string big(total, 'w');
+  cp_send(net.cp, v2_id, big.data(), big.size());
+  cp_send(net.cp, v1_id, big.data(), big.size());
+  cc_send(a.c, big.data(), big.size());
+  pool_message pm;
+  while (cp_poll(net.cp, &pm) != POOL_EMPTY) {
+  }
+  connection_message cm;
+  while (cc_poll(a.c, &cm) != MESSAGE_EMPTY) {
+  }
+
+  sc_session_info info;
+  ASSERT_EQ(sc_pool_session_info(net.cp, v2_id, &info, sizeof info), SC_OK);
+  EXPECT_EQ(info.bytes_sent, uint64_t{SC_DEFAULT_WINDOW_V2});
+  EXPECT_EQ(info.backlog, total - SC_DEFAULT_WINDOW_V2);
+  uint64_t backlog = 0;
+  ASSERT_EQ(sc_client_backlog(a.c, &backlog), SC_OK);
+  EXPECT_EQ(backlog, total - SC_DEFAULT_WINDOW_V2);
+  // Version 1 sends everything and keeps the last window of it.
+  ASSERT_EQ(sc_pool_session_info(net.cp, v1_id, &info, sizeof info), SC_OK);
+  EXPECT_EQ(info.bytes_sent, total);
+  EXPECT_EQ(info.bytes_held, uint64_t{SC_DEFAULT_WINDOW});
+  (void)b;
+}
+
+// A window set on the pool applies to the sessions of both versions.
+TEST(CApiV2Net, ASetWindowAppliesToBothVersions) {
+  const Keys k = make_keys();
+  Net net;
+  ASSERT_EQ(sc_pool_set_static_key(net.cp, k.priv), SC_OK);
+  const size_t window = 3 * SC_MIN_WINDOW_V2;
+  ASSERT_EQ(sc_pool_set_window(net.cp, window), SC_OK);
+  net.add(open_v2(k.pub), 5);
+  net.add(cc_open(), 6);
+  net.run();
+  int v2_id = 0, v1_id = 0;
+  for (const sc_pool_event &e : net.pool_events)
+    if (e.type == SC_EVENT_POOL_SESSION_OPENED) (e.fd == 5 ? v2_id : v1_id) = e.id;
+  ASSERT_GT(v2_id, 0);
+  ASSERT_GT(v1_id, 0);
+  const std::string big(4 * window, 'w');
+  cp_send(net.cp, v2_id, big.data(), big.size());
+  cp_send(net.cp, v1_id, big.data(), big.size());
+  pool_message pm;
+  while (cp_poll(net.cp, &pm) != POOL_EMPTY) {
+  }
+  sc_session_info info;
+  ASSERT_EQ(sc_pool_session_info(net.cp, v2_id, &info, sizeof info), SC_OK);
+  EXPECT_EQ(info.bytes_sent, window);
+  ASSERT_EQ(sc_pool_session_info(net.cp, v1_id, &info, sizeof info), SC_OK);
+  EXPECT_EQ(info.bytes_held, window);
+}
+
 // The legacy polls fill the event structs as they were before version 2.
 TEST(CApiV2Net, LegacyPollsLeaveTheNewFieldsAlone) {
   const Keys k = make_keys();

@@ -10,6 +10,9 @@ namespace sc {
 constexpr uint64_t kDefaultHandshakeTimeoutMs = 30000;
 constexpr uint64_t kDefaultReuseTimeoutMs = 300000;
 constexpr size_t kDefaultWindow = 64 * 1024;
+// Version 2 sessions when no window is set: the window caps what one session
+// moves per round trip, and memory follows what is in flight, not the window.
+constexpr size_t kDefaultWindowV2 = 256 * 1024;
 constexpr size_t kMinWindow = 1;
 constexpr size_t kMaxWindow = size_t{1} << 30;
 

@@ -34,7 +34,7 @@ class ClientV2 {
   // A new-session request goes out with the first poll() (so that the
   // window can still be set). `server_key`: the server's static public key,
   // 32 bytes.
-  ClientV2(const uint8_t *server_key, size_t window = kDefaultWindow);
+  ClientV2(const uint8_t *server_key, size_t window = kDefaultWindowV2);
   ~ClientV2();
   ClientV2(const ClientV2 &) = delete;
   ClientV2 &operator=(const ClientV2 &) = delete;

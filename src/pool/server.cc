@@ -710,7 +710,7 @@ void Server::timeout() {
 #ifdef SC_WITH_V2
 
 uint32_t Server::v2_window() const {
-  return static_cast<uint32_t>(std::min<size_t>(std::max<size_t>(window_, v2::kMinWindow), v2::kMaxWindow));
+  return static_cast<uint32_t>(std::min<size_t>(std::max<size_t>(v2_window_, v2::kMinWindow), v2::kMaxWindow));
 }
 
 // The pool as a version 2 handshake on socket `fd` sees it.

@@ -68,7 +68,9 @@ class Server {
 
   void set_handshake_timeout(uint64_t ms) { handshake_timeout_ms_ = ms; }
   void set_reuse_timeout(uint64_t ms) { reuse_timeout_ms_ = ms; }
-  void set_window(size_t bytes) { window_ = bytes; }
+  // The window of both versions' sessions opened from now on; until it is
+  // set, each version has its own default.
+  void set_window(size_t bytes) { window_ = v2_window_ = bytes; }
   // At most this many sockets in the handshake at once; more are refused.
   // 0: no limit.
   void set_max_handshakes(size_t n) { max_handshakes_ = n; }
@@ -205,6 +207,7 @@ class Server {
   uint64_t handshake_timeout_ms_ = kDefaultHandshakeTimeoutMs;
   uint64_t reuse_timeout_ms_ = kDefaultReuseTimeoutMs;
   size_t window_ = kDefaultWindow;
+  size_t v2_window_ = kDefaultWindowV2;  // before the version 2 range applies
   size_t max_handshakes_ = 0;
   size_t max_sessions_ = 0;
   uint64_t max_bytes_ = 0;
