@@ -122,6 +122,7 @@ local function check_loading(sc)
   check(type(sc.HAVE_PROTOCOL_2) == "boolean", "HAVE_PROTOCOL_2 is not a boolean")
   check(sc.POOL_IN == 1 and sc.POOL_OUT == 2 and sc.POOL_EVENT == 3, "pool message types")
   check(sc.MESSAGE_IN == 1 and sc.MESSAGE_OUT == 2 and sc.MESSAGE_EVENT == 3, "client message types")
+  check(sc.DEFAULT_WINDOW == 65536 and sc.DEFAULT_WINDOW_V2 == 262144, "default windows")
   check(sc.strerror(-1) == "invalid argument", "strerror(-1) is '" .. sc.strerror(-1) .. "'")
   check(type(sc.reason_string(sc.REASON_EXPIRED)) == "string", "reason_string")
 
