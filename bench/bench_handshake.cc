@@ -31,6 +31,7 @@ void BM_NewHandshake(benchmark::State &state, bool fixed_random) {
   // Session ids of a new pool count up from 1 (connectionserver.h contract).
   int next_id = 1;
   bool dead = false;
+  const uint64_t allocs0 = allocation_count();
   for (auto _ : state) {
     connection *c = cc_open();
     const Moved m = pump(cp, c, kFd);
@@ -41,6 +42,7 @@ void BM_NewHandshake(benchmark::State &state, bool fixed_random) {
     }
     cc_close(c);
   }
+  const uint64_t allocs = allocation_count() - allocs0;
   sc_pool_stats after{};
   sc_pool_get_stats(cp, &after, sizeof after);
   cp_delete(cp);
@@ -52,6 +54,8 @@ void BM_NewHandshake(benchmark::State &state, bool fixed_random) {
     return;
   }
   state.SetItemsProcessed(static_cast<int64_t>(n));
+  // Both sides' allocations, the client's own object included.
+  state.counters["allocs_per_handshake"] = static_cast<double>(allocs) / static_cast<double>(n);
 }
 
 // The arithmetic a version 1 new connection cannot do without, and nothing

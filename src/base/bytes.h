@@ -3,7 +3,6 @@
 #define SC_BASE_BYTES_H
 
 #include <cstdint>
-#include <vector>
 
 namespace sc {
 
@@ -31,14 +30,6 @@ inline void store_le32(uint8_t *p, uint32_t v) {
 
 inline void store_le64(uint8_t *p, uint64_t v) {
   for (int k = 0; k < 8; ++k) p[k] = static_cast<uint8_t>(v >> (8 * k));
-}
-
-inline void append_le64(std::vector<uint8_t> &out, uint64_t v) {
-  for (int k = 0; k < 8; ++k) out.push_back(static_cast<uint8_t>(v >> (8 * k)));
-}
-
-inline void append_le32(std::vector<uint8_t> &out, uint32_t v) {
-  for (int k = 0; k < 4; ++k) out.push_back(static_cast<uint8_t>(v >> (8 * k)));
 }
 
 }  // namespace sc

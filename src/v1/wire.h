@@ -25,6 +25,13 @@ constexpr size_t kKindSize = 8;
 
 enum class RequestKind : uint8_t { kNew, kReuse };
 
+// Room for a whole message of `n` bytes at the end of `out`, grown once.
+inline uint8_t *append_message(std::vector<uint8_t> &out, size_t n) {
+  const size_t at = out.size();
+  out.resize(at + n);
+  return out.data() + at;
+}
+
 // `first` holds kKindSize bytes.
 inline RequestKind request_kind(const uint8_t *first) {
   return load_le64(first) == 0 ? RequestKind::kNew : RequestKind::kReuse;
@@ -36,8 +43,9 @@ struct NewRequest {
   uint64_t client_public = 0;
 
   void encode(std::vector<uint8_t> &out) const {
-    append_le64(out, 0);
-    append_le64(out, client_public);
+    uint8_t *p = append_message(out, kSize);
+    store_le64(p, 0);
+    store_le64(p + 8, client_public);
   }
   // `p` holds kSize bytes, starting with the kind.
   static NewRequest decode(const uint8_t *p) { return NewRequest{load_le64(p + 8)}; }
@@ -51,8 +59,9 @@ struct ReuseRequest {
   uint32_t fingerprint = 0;
 
   void encode(std::vector<uint8_t> &out) const {
-    append_le64(out, received);
-    append_le32(out, fingerprint);
+    uint8_t *p = append_message(out, kSize);
+    store_le64(p, received);
+    store_le32(p + 8, fingerprint);
   }
   static ReuseRequest decode(const uint8_t *p) { return ReuseRequest{load_le64(p), load_le32(p + 8)}; }
 };
@@ -64,8 +73,9 @@ struct NewReply {
   uint64_t challenge = 0;
 
   void encode(std::vector<uint8_t> &out) const {
-    append_le64(out, server_public);
-    append_le64(out, challenge);
+    uint8_t *p = append_message(out, kSize);
+    store_le64(p, server_public);
+    store_le64(p + 8, challenge);
   }
   static NewReply decode(const uint8_t *p) { return NewReply{load_le64(p), load_le64(p + 8)}; }
 };
@@ -78,8 +88,9 @@ struct ReuseReply {
   uint64_t challenge = 0;
 
   void encode(std::vector<uint8_t> &out) const {
-    append_le64(out, received);
-    append_le64(out, challenge);
+    uint8_t *p = append_message(out, kSize);
+    store_le64(p, received);
+    store_le64(p + 8, challenge);
   }
   static ReuseReply decode(const uint8_t *p) { return ReuseReply{load_le64(p), load_le64(p + 8)}; }
 };
@@ -89,7 +100,7 @@ struct AuthCode {
   static constexpr size_t kSize = 8;
   uint64_t code = 0;
 
-  void encode(std::vector<uint8_t> &out) const { append_le64(out, code); }
+  void encode(std::vector<uint8_t> &out) const { store_le64(append_message(out, kSize), code); }
   static AuthCode decode(const uint8_t *p) { return AuthCode{load_le64(p)}; }
 };
 
