@@ -228,6 +228,46 @@ TEST(StreamCipher, LongStreamsMatchTheDefinition) {
   }
 }
 
+// A wide state taken over several pieces, some of them tiny, hands the
+// stream back to the cipher where it stopped; the fingerprints match those
+// of the byte state.
+TEST(StreamCipher, WideStateContinuesTheStream) {
+  for (uint64_t key : {3ull, 0xfedcba9876543210ull}) {
+    sc::StreamCipher cipher(key), bytes(key);
+    PlainStreamCipher plain(key);
+    std::vector<uint8_t> in(60000), out(in.size()), ref(in.size());
+    for (size_t k = 0; k < in.size(); ++k) in[k] = static_cast<uint8_t>(k * 31 + (k >> 7));
+    uint32_t fp_in = 5, fp_out = 7, ref_in = 5, ref_out = 7;
+    size_t at = 0;
+    for (int round = 0; at < in.size(); ++round) {
+      // Alternately a wide run of pieces of 1 to 300 bytes and a direct
+      // piece of under kWideRun bytes.
+      if (round % 2 == 0) {
+        sc::StreamCipher::Wide wide(cipher);
+        for (int p = 0; p < 40 && at < in.size(); ++p) {
+          const size_t n = std::min<size_t>(in.size() - at, 1 + (at * 131) % 300);
+          wide.apply(in.data() + at, out.data() + at, n, &fp_in, &fp_out);
+          at += n;
+        }
+      } else {
+        const size_t n = std::min<size_t>(in.size() - at, 1 + (at * 17) % (sc::StreamCipher::kWideRun - 1));
+        cipher.apply(in.data() + at, out.data() + at, n, &fp_in, &fp_out);
+        at += n;
+      }
+    }
+    // The byte state alone, in pieces too short for the wide one.
+    for (size_t k = 0; k < in.size(); k += 100) {
+      const size_t n = std::min<size_t>(in.size() - k, 100);
+      bytes.apply(in.data() + k, ref.data() + k, n, &ref_in, &ref_out);
+    }
+    EXPECT_EQ(out, ref) << "key " << key;
+    EXPECT_EQ(fp_in, ref_in);
+    EXPECT_EQ(fp_out, ref_out);
+    for (size_t k = 0; k < in.size(); ++k)
+      ASSERT_EQ(out[k], static_cast<uint8_t>(in[k] ^ plain.next())) << "key " << key << " byte " << k;
+  }
+}
+
 TEST(StreamCipher, InPlaceAndSplitEqualWhole) {
   std::vector<uint8_t> data(1000);
   for (size_t k = 0; k < data.size(); ++k) data[k] = static_cast<uint8_t>(k * 7 + 3);

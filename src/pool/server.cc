@@ -615,7 +615,7 @@ void Server::send(int id, const uint8_t *data, size_t n) {
   std::vector<uint8_t> &out = s->attached() ? out_buffer(s->fd) : scratch_;
   const size_t at = out.size();
   out.resize(at + n);
-  uint8_t *cipher = out.data() + at;
+  uint8_t *cipher_out = out.data() + at;
   {
     // What the session holds is counted even when an allocation below fails
     // half-way: the session is then ended, and takes exactly its bytes along.
@@ -627,15 +627,26 @@ void Server::send(int id, const uint8_t *data, size_t n) {
     } held_count{counters_.bytes_held, s->out, s->out.held()};
     // Encrypt in pieces that end on 256-byte boundaries of the stream, where
     // both fingerprints are recorded; recording a boundary starts fetching
-    // its index buckets, which arrive while the next piece is ciphered.
-    for (size_t done = 0; done < n;) {
-      const uint64_t pos = s->sent();
-      const size_t room = static_cast<size_t>(kBoundary - pos % kBoundary);
-      const size_t chunk = std::min(room, n - done);
-      s->v1->encoder.apply(data + done, cipher + done, chunk, &s->v1->fp_plain, &s->v1->fp_cipher);
-      s->out.resend().append(cipher + done, chunk);
-      done += chunk;
-      if (s->sent() % kBoundary == 0) sessions_.record_boundary(*s);
+    // its index buckets, which arrive while the next piece is ciphered. A
+    // long message goes through the cipher's wide state, written back when
+    // it ends, also when an append below throws.
+    SessionV1 &v1 = *s->v1;
+    auto encrypt = [&](auto &cipher) {
+      for (size_t done = 0; done < n;) {
+        const uint64_t pos = s->sent();
+        const size_t room = static_cast<size_t>(kBoundary - pos % kBoundary);
+        const size_t chunk = std::min(room, n - done);
+        cipher.apply(data + done, cipher_out + done, chunk, &v1.fp_plain, &v1.fp_cipher);
+        s->out.resend().append(cipher_out + done, chunk);
+        done += chunk;
+        if (s->sent() % kBoundary == 0) sessions_.record_boundary(*s);
+      }
+    };
+    if (n >= StreamCipher::kWideRun) {
+      StreamCipher::Wide wide(v1.encoder);
+      encrypt(wide);
+    } else {
+      encrypt(v1.encoder);
     }
     sessions_.index_recorded(*s);  // also brings the hot record up to date
   }

@@ -99,18 +99,20 @@ StreamCipher::StreamCipher(uint64_t key) {
   }
 }
 
-void StreamCipher::apply(const uint8_t *in, uint8_t *out, size_t n, uint32_t *fp_in, uint32_t *fp_out) {
-  // The fingerprints are taken apart from the cipher: a fold of whole words
-  // costs far less than a step per byte inside its loop.
-  if (fp_in) *fp_in = fingerprint_update(*fp_in, in, n);
-  uint8_t *const s = s_;
-  uint32_t i = i_, j = j_;
-  // Each step reads the cell at i + 1, which the swaps of the steps before
-  // may have just written: read from memory, the CPU could not start it
-  // until their addresses were known, and each byte would wait for the one
-  // before. So the cells at i + 1 and i + 2 are read ahead, before the swaps
-  // of the steps before them, and corrected in registers when a swap hits
-  // them (its j is i + 1 or i + 2): a0 and a1 always hold s[i + 1], s[i + 2].
+namespace {
+
+// XORs the keystream of the state (cells s, positions i, j) over `in`
+// into `out`: the same steps whatever the width of a cell.
+//
+// Each step reads the cell at i + 1, which the swaps of the steps before may
+// have just written: read from memory, the CPU could not start it until
+// their addresses were known, and each byte would wait for the one before.
+// So the cells at i + 1 and i + 2 are read ahead, before the swaps of the
+// steps before them, and corrected in registers when a swap hits them (its
+// j is i + 1 or i + 2): a0 and a1 always hold s[i + 1], s[i + 2].
+template <typename Cell>
+void run(Cell *s, uint32_t &i_ref, uint32_t &j_ref, const uint8_t *in, uint8_t *out, size_t n) {
+  uint32_t i = i_ref, j = j_ref;
   uint32_t a0 = s[(i + 1) & 0xff], a1 = s[(i + 2) & 0xff];
   // One keystream byte: the state's next swap and the byte it selects.
   auto next = [s, &i, &j, &a0, &a1]() -> uint64_t {
@@ -119,8 +121,8 @@ void StreamCipher::apply(const uint8_t *in, uint8_t *out, size_t n, uint32_t *fp
     j = (j + si) & 0xff;
     const uint32_t sj = s[j];
     uint32_t a2 = s[(i + 2) & 0xff];
-    s[i] = static_cast<uint8_t>(sj);
-    s[j] = static_cast<uint8_t>(si);
+    s[i] = static_cast<Cell>(sj);
+    s[j] = static_cast<Cell>(si);
     const uint32_t ahead = (j - i) & 0xff;
     a0 = ahead == 1 ? si : a1;
     a1 = ahead == 2 ? si : a2;
@@ -143,8 +145,40 @@ void StreamCipher::apply(const uint8_t *in, uint8_t *out, size_t n, uint32_t *fp
     }
   }
   for (; k < n; ++k) out[k] = static_cast<uint8_t>(in[k] ^ next());
+  i_ref = i;
+  j_ref = j;
+}
+
+}  // namespace
+
+void StreamCipher::apply(const uint8_t *in, uint8_t *out, size_t n, uint32_t *fp_in, uint32_t *fp_out) {
+  if (n >= kWideRun) {
+    Wide(*this).apply(in, out, n, fp_in, fp_out);
+    return;
+  }
+  // The fingerprints are taken apart from the cipher: a fold of whole words
+  // costs far less than a step per byte inside its loop.
+  if (fp_in) *fp_in = fingerprint_update(*fp_in, in, n);
+  uint32_t i = i_, j = j_;
+  run(s_, i, j, in, out, n);
   i_ = static_cast<uint8_t>(i);
   j_ = static_cast<uint8_t>(j);
+  if (fp_out) *fp_out = fingerprint_update(*fp_out, out, n);
+}
+
+StreamCipher::Wide::Wide(StreamCipher &cipher) : cipher_(cipher), i_(cipher.i_), j_(cipher.j_) {
+  for (size_t k = 0; k < 256; ++k) s_[k] = cipher.s_[k];
+}
+
+StreamCipher::Wide::~Wide() {
+  for (size_t k = 0; k < 256; ++k) cipher_.s_[k] = static_cast<uint8_t>(s_[k]);
+  cipher_.i_ = static_cast<uint8_t>(i_);
+  cipher_.j_ = static_cast<uint8_t>(j_);
+}
+
+void StreamCipher::Wide::apply(const uint8_t *in, uint8_t *out, size_t n, uint32_t *fp_in, uint32_t *fp_out) {
+  if (fp_in) *fp_in = fingerprint_update(*fp_in, in, n);
+  run(s_, i_, j_, in, out, n);
   if (fp_out) *fp_out = fingerprint_update(*fp_out, out, n);
 }
 
