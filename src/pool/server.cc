@@ -631,6 +631,7 @@ void Server::send(int id, const uint8_t *data, size_t n) {
     // long message goes through the cipher's wide state, written back when
     // it ends, also when an append below throws.
     SessionV1 &v1 = *s->v1;
+    sessions_.prepare_boundaries(*s, n);
     auto encrypt = [&](auto &cipher) {
       for (size_t done = 0; done < n;) {
         const uint64_t pos = s->sent();

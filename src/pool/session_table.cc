@@ -175,6 +175,10 @@ void SessionTable::record_boundary(Session &s) {
   if (fetch) prefetch(v1.first_boundary + (v1.boundaries.size() - 1) * kBoundary, b);
 }
 
+void SessionTable::prepare_boundaries(const Session &s, size_t n) const {
+  if (index_.memory_bytes() >= kFetchFromBytes) s.v1->boundaries.prefetch(n / kBoundary + 1);
+}
+
 void SessionTable::prefetch(uint64_t pos, const Boundary &b) const {
   index_.prefetch(pos, b.cipher);
   if (b.plain != b.cipher) index_.prefetch(pos, b.plain);

@@ -59,6 +59,11 @@ class SessionTable {
   // follows in index_recorded). A ring holding all the window needs first
   // lets its oldest boundary go, which the stream no longer holds.
   void record_boundary(Session &s);
+  // Before `n` bytes are sent: starts loading the entries of the session's
+  // ring of boundaries that recording them will read (the oldest, which
+  // leave) and write (the slots after the newest), cold in a large pool by
+  // the time the session sends again.
+  void prepare_boundaries(const Session &s, size_t n) const;
   // Indexes the boundaries recorded since the last call, then forgets those
   // no reuse request can name any more: all of one send's index updates
   // together, in memory record_boundary() started fetching, rather than one
