@@ -295,6 +295,30 @@ TEST(CApiV2Net, BothVersionsSideBySide) {
   EXPECT_EQ(info.session_id[0], 0);
 }
 
+// A version 2 client on fd 5 and a version 1 client on fd 6, both
+// connected; their session ids.
+struct TwoSessions {
+  int v2_id = 0, v1_id = 0;
+};
+TwoSessions connect_both_versions(Net &net, const Keys &k) {
+  net.add(open_v2(k.pub), 5);
+  net.add(cc_open(), 6);
+  net.run();
+  TwoSessions ids;
+  for (const sc_pool_event &e : net.pool_events)
+    if (e.type == SC_EVENT_POOL_SESSION_OPENED) (e.fd == 5 ? ids.v2_id : ids.v1_id) = e.id;
+  EXPECT_GT(ids.v2_id, 0);
+  EXPECT_GT(ids.v1_id, 0);
+  return ids;
+}
+
+// Polls the pool until it is empty, delivering nothing.
+void drop_pool_output(connection_pool *cp) {
+  pool_message pm;
+  while (cp_poll(cp, &pm) != POOL_EMPTY) {
+  }
+}
+
 // Without a window set, version 1 sessions keep the 2014 module's window and
 // version 2 sessions have SC_DEFAULT_WINDOW_V2 unacknowledged at most, on
 // both sides: with nothing ever acknowledged, the rest waits as backlog.
@@ -303,14 +327,10 @@ TEST(CApiV2Net, EachVersionHasItsOwnDefaultWindow) {
   const Keys k = make_keys();
   Net net;
   ASSERT_EQ(sc_pool_set_static_key(net.cp, k.priv), SC_OK);
-  Net::Peer &a = net.add(open_v2(k.pub), 5);
-  Net::Peer &b = net.add(cc_open(), 6);
-  net.run();
-  int v2_id = 0, v1_id = 0;
-  for (const sc_pool_event &e : net.pool_events)
-    if (e.type == SC_EVENT_POOL_SESSION_OPENED) (e.fd == 5 ? v2_id : v1_id) = e.id;
-  ASSERT_GT(v2_id, 0);
-  ASSERT_GT(v1_id, 0);
+  const TwoSessions ids = connect_both_versions(net, k);
+  const int v2_id = ids.v2_id, v1_id = ids.v1_id;
+  ASSERT_TRUE(v2_id > 0 && v1_id > 0);
+  Net::Peer &a = net.peers[0];
 
   // Sent, and handed to sockets that never deliver: no acknowledgement comes.
   const size_t total = 4 * SC_DEFAULT_WINDOW_V2;
@@ -318,9 +338,7 @@ TEST(CApiV2Net, EachVersionHasItsOwnDefaultWindow) {
   cp_send(net.cp, v2_id, big.data(), big.size());
   cp_send(net.cp, v1_id, big.data(), big.size());
   cc_send(a.c, big.data(), big.size());
-  pool_message pm;
-  while (cp_poll(net.cp, &pm) != POOL_EMPTY) {
-  }
+  drop_pool_output(net.cp);
   connection_message cm;
   while (cc_poll(a.c, &cm) != MESSAGE_EMPTY) {
   }
@@ -336,7 +354,6 @@ TEST(CApiV2Net, EachVersionHasItsOwnDefaultWindow) {
   ASSERT_EQ(sc_pool_session_info(net.cp, v1_id, &info, sizeof info), SC_OK);
   EXPECT_EQ(info.bytes_sent, total);
   EXPECT_EQ(info.bytes_held, uint64_t{SC_DEFAULT_WINDOW});
-  (void)b;
 }
 
 // A window set on the pool applies to the sessions of both versions.
@@ -346,20 +363,13 @@ TEST(CApiV2Net, ASetWindowAppliesToBothVersions) {
   ASSERT_EQ(sc_pool_set_static_key(net.cp, k.priv), SC_OK);
   const size_t window = 3 * SC_MIN_WINDOW_V2;
   ASSERT_EQ(sc_pool_set_window(net.cp, window), SC_OK);
-  net.add(open_v2(k.pub), 5);
-  net.add(cc_open(), 6);
-  net.run();
-  int v2_id = 0, v1_id = 0;
-  for (const sc_pool_event &e : net.pool_events)
-    if (e.type == SC_EVENT_POOL_SESSION_OPENED) (e.fd == 5 ? v2_id : v1_id) = e.id;
-  ASSERT_GT(v2_id, 0);
-  ASSERT_GT(v1_id, 0);
+  const TwoSessions ids = connect_both_versions(net, k);
+  const int v2_id = ids.v2_id, v1_id = ids.v1_id;
+  ASSERT_TRUE(v2_id > 0 && v1_id > 0);
   const std::string big(4 * window, 'w');
   cp_send(net.cp, v2_id, big.data(), big.size());
   cp_send(net.cp, v1_id, big.data(), big.size());
-  pool_message pm;
-  while (cp_poll(net.cp, &pm) != POOL_EMPTY) {
-  }
+  drop_pool_output(net.cp);
   sc_session_info info;
   ASSERT_EQ(sc_pool_session_info(net.cp, v2_id, &info, sizeof info), SC_OK);
   EXPECT_EQ(info.bytes_sent, window);
