@@ -502,7 +502,7 @@ int main(int argc, char **argv) {
 		pfd.revents = 0;
 		if (poll(&pfd, 1, (int)(wait < 1000 ? wait : 1000)) <= 0) continue;
 		if (pfd.revents & (POLLIN | POLLHUP | POLLERR)) {
-			static char buf[16384]; /* a quarter of the default window: version 2 acknowledges per call */
+			static char buf[16384]; /* at most a quarter of a 64 KiB or larger window: version 2 acknowledges per call */
 			/* Demo: reads of random sizes, now and then tiny ones. */
 			size_t want = demo_rand(&C.rng) % 32 == 0 ? (size_t)demo_between(&C.rng, 1, 16) : sizeof buf;
 			ssize_t n = recv(C.fd, buf, want, 0);

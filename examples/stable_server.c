@@ -492,7 +492,7 @@ static void conn_kill(int fd) {
 }
 
 static void conn_readable(int fd) {
-	static char buf[16384]; /* a quarter of the default window: version 2 acknowledges per call */
+	static char buf[16384]; /* at most a quarter of a 64 KiB or larger window: version 2 acknowledges per call */
 	unsigned gen = S.conns[fd].gen;
 	int k;
 	for (k = 0; k < 2; ++k) { /* bounded, so that one busy socket cannot starve the rest */
