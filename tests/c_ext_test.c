@@ -150,6 +150,8 @@ static void check_settings(struct connection_pool *cp) {
   CHECK(sc_pool_set_window(cp, SC_MIN_WINDOW) == SC_OK);
   CHECK(sc_pool_set_window(cp, SC_MAX_WINDOW) == SC_OK);
   CHECK(sc_pool_set_window(cp, SC_DEFAULT_WINDOW) == SC_OK);
+  CHECK(sc_pool_set_window(cp, SC_DEFAULT_WINDOW_V2) == SC_OK);
+  CHECK(SC_DEFAULT_WINDOW_V2 >= SC_MIN_WINDOW_V2 && SC_DEFAULT_WINDOW_V2 <= SC_MAX_WINDOW);
   CHECK(sc_pool_set_window(NULL, SC_DEFAULT_WINDOW) == SC_ERR_INVALID_ARGUMENT);
   CHECK(sc_pool_set_window(cp, SC_MIN_WINDOW - 1) == SC_ERR_INVALID_ARGUMENT);
   CHECK(sc_pool_set_window(cp, (size_t)SC_MAX_WINDOW + 1) == SC_ERR_INVALID_ARGUMENT);

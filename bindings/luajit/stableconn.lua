@@ -25,6 +25,8 @@ local M = {
   -- Protocol versions (bits for pool:set_versions), the key size, and the
   -- code version 2 calls return from a library built without version 2.
   PROTOCOL_1 = 1, PROTOCOL_2 = 2, KEY_SIZE = 32, ERR_NOT_SUPPORTED = -5,
+  -- The windows sessions get when none is set: version 1's and version 2's.
+  DEFAULT_WINDOW = 65536, DEFAULT_WINDOW_V2 = 262144,
   ENV_LIBRARY = "STABLECONN_LIBRARY",
 }
 

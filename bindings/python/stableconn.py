@@ -44,6 +44,10 @@ PROTOCOL_2 = 2
 KEY_SIZE = 32
 ERR_NOT_SUPPORTED = -5
 
+# The windows sessions get when none is set: version 1's and version 2's.
+DEFAULT_WINDOW = 65536
+DEFAULT_WINDOW_V2 = 262144
+
 # Client states, as Client.stats()["state"] gives them.
 CLIENT_STATES = {1: "opening", 2: "resuming", 3: "established", 4: "dead", 5: "broken"}
 

@@ -107,6 +107,7 @@ local function check_loading(sc)
         "library loaded from " .. lib.name .. ", expected the installed " .. library)
   check(sc.load(library) ~= nil, "explicit path")
   check(sc.version():match("^%d+%.%d+%.%d+$"), "version string " .. sc.version())
+  check(sc.DEFAULT_WINDOW == 65536 and sc.DEFAULT_WINDOW_V2 == 262144, "default windows")
 
   local ok, err = pcall(sc.pool, module_dir .. "/no-such-libstableconn.so")
   check(not ok, "a pool was created from a missing library")

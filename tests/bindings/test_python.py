@@ -180,6 +180,7 @@ def check_loading(sc, module_dir, library):
     check(sc.load_library(library) is not None, "explicit path")
     check(re.match(r"^\d+\.\d+\.\d+$", sc.version()) is not None,
           "version string %r" % sc.version())
+    check(sc.DEFAULT_WINDOW == 65536 and sc.DEFAULT_WINDOW_V2 == 262144, "default windows")
 
     missing = os.path.join(module_dir, "no-such-libstableconn.so")
     try:
