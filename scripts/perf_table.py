@@ -326,7 +326,7 @@ class Report:
                                   "<= %.0fx" % REUSE_FLATNESS_TARGET,
                                   "%.2fx over the limit" % (slow / REUSE_FLATNESS_TARGET))
             rows.append("| Reuse lookup in the pool (request in, answer out), %dk sessions | %s%s | %s | %s | %s | "
-                        "two buckets of the index (32 B each), then each candidate's 40-byte hot record, "
+                        "two buckets of the index (32 B each), then each candidate's 32-byte hot record, "
                         "which holds its newest boundary: cache hits at 1k, about 6 MB of tables at 100k |" % (
                             n // 1000, fmt_rate(rate, "/s"), self.spread(name, "items_per_second"),
                             "%.2fx slower than 1k" % slow if slow else "n/a", target or "-",

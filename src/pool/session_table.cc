@@ -118,8 +118,13 @@ int SessionTable::take_slot(Session &s) {
     // allocates; then the new record. Either may throw, changing nothing
     // that matters.
     free_slots_.reserve(hot_.size() + 2);
-    if (hot_.empty()) hot_.emplace_back();  // slot 0: "no entry" in the index
+    reserve_slots(hot_.size() + 2);
+    if (hot_.empty()) {  // slot 0: "no entry" in the index
+      hot_.emplace_back();
+      older_.push_back(nullptr);
+    }
     hot_.emplace_back();
+    older_.push_back(nullptr);
     s.slot = static_cast<int>(hot_.size() - 1);
   } else {
     s.slot = free_slots_.back();
@@ -132,9 +137,17 @@ int SessionTable::take_slot(Session &s) {
   return s.slot;
 }
 
+void SessionTable::reserve_slots(size_t n) {
+  if (n <= hot_.capacity() && n <= older_.capacity()) return;
+  const size_t more = std::max(n, 2 * hot_.capacity());  // grown geometrically, as push_back would
+  hot_.reserve(more);
+  older_.reserve(more);
+}
+
 void SessionTable::release_slot(int slot) {
   if (slot <= 0) return;
   hot_[static_cast<size_t>(slot)] = HotRecord{};
+  older_[static_cast<size_t>(slot)] = nullptr;
   free_slots_.push_back(slot);
 }
 
@@ -146,7 +159,7 @@ void SessionTable::sync(const Session &s) {
   h.held = static_cast<uint32_t>(s.out.held());
   if (s.v1 && s.v1->boundaries.size()) {
     h.newest = s.v1->boundaries[s.v1->boundaries.size() - 1];
-    h.v1 = s.v1.get();
+    older_[static_cast<size_t>(s.slot)] = s.v1.get();
   }
 }
 
@@ -249,12 +262,14 @@ void SessionTable::reserve_index(size_t more) {
   });
 }
 
-bool SessionTable::recorded(const HotRecord &h, uint64_t pos, uint32_t fp) {
+bool SessionTable::recorded(int slot, uint64_t pos, uint32_t fp) const {
+  const HotRecord &h = hot_[static_cast<size_t>(slot)];
   if (pos == h.sent - h.sent % kBoundary) return h.newest.cipher == fp || h.newest.plain == fp;
-  if (!h.v1 || pos < h.v1->first_boundary) return false;
-  const uint64_t k = (pos - h.v1->first_boundary) / kBoundary;
-  if (k >= h.v1->boundaries.size()) return false;
-  const Boundary &b = h.v1->boundaries[static_cast<size_t>(k)];
+  const SessionV1 *v1 = older_[static_cast<size_t>(slot)];
+  if (!v1 || pos < v1->first_boundary) return false;
+  const uint64_t k = (pos - v1->first_boundary) / kBoundary;
+  if (k >= v1->boundaries.size()) return false;
+  const Boundary &b = v1->boundaries[static_cast<size_t>(k)];
   return b.cipher == fp || b.plain == fp;
 }
 
@@ -269,8 +284,8 @@ SessionTable::Candidate SessionTable::find_reusable(uint64_t recv_count, uint32_
   int candidates[kMaxCandidates];
   size_t count = 0;
   index_.find(boundary, fp, [&](int slot) {
+    if (!recorded(slot, boundary, fp)) return false;
     const HotRecord &h = hot_[static_cast<size_t>(slot)];
-    if (!recorded(h, boundary, fp)) return false;
     if (!within_held(recv_count, h.sent, h.held)) {
       *why = Reason::kWindowExceeded;
       return false;

@@ -103,29 +103,33 @@ class SessionTable {
 
   // What a reuse lookup reads, packed densely by slot, so that with 100k
   // sessions a lookup reads a few megabytes (index and these records) rather
-  // than the sessions themselves. Slot 0 is unused.
-  struct HotRecord {
+  // than the sessions themselves. Slot 0 is unused. Half a cache line each,
+  // aligned, so that checking a candidate is one miss, never two.
+  struct alignas(32) HotRecord {
     uint64_t received = 0;  // client->server bytes decrypted
     uint64_t sent = 0;      // server->client stream position
     uint32_t held = 0;      // bytes held for resending (window <= 1 GiB)
     int32_t id = 0;
-    // Version 1: the boundaries it recorded, to check a candidate. The
-    // newest, at the last multiple of 256 not above `sent`, is copied here,
-    // since a client that missed nothing names it: that check then reads
-    // nothing beyond this record.
+    // Version 1: the newest boundary it recorded, at the last multiple of
+    // 256 not above `sent`. A client that missed nothing names it, so that
+    // check reads nothing beyond this record; older ones are in the
+    // session's ring (older_).
     Boundary newest = {0, 0};
-    const SessionV1 *v1 = nullptr;
   };
+  static_assert(sizeof(HotRecord) == 32, "a hot record is half a cache line");
 
   int take_slot(Session &s);
   void release_slot(int slot);
+  // Room in hot_ and older_ for n slots, so that adding one cannot leave
+  // them of different sizes.
+  void reserve_slots(size_t n);
   void unindex_boundary(Session &s, size_t k);  // the k-th recorded boundary
   // Room in the index for `more` entries (rebuilt from the sessions if it
   // must grow).
   void reserve_index(size_t more);
   // Whether s recorded `fp` (either form) at boundary `pos`: the check of a
   // candidate the index gives.
-  static bool recorded(const HotRecord &h, uint64_t pos, uint32_t fp);
+  bool recorded(int slot, uint64_t pos, uint32_t fp) const;
   void trim_boundaries(Session &s);
   // An entry of the detach order that no longer names a detached session.
   bool stale(const std::pair<int, uint64_t> &entry) const;
@@ -148,6 +152,9 @@ class SessionTable {
   std::vector<Leaving> leaving_;
   FingerprintIndex index_;  // (boundary, fingerprint) -> slots in hot_ (candidates)
   std::vector<HotRecord> hot_;
+  // By slot beside hot_: the version 1 state whose ring holds the older
+  // boundaries (null for version 2), read only when a client names one.
+  std::vector<const SessionV1 *> older_;
   std::vector<int> free_slots_;
   // (id, detach serial) in the order sessions lost their sockets. Attaching
   // touches only the session itself: entries it leaves stale are skipped when

@@ -62,6 +62,11 @@ class FingerprintIndex {
   int find(uint64_t pos, uint32_t fp, Visit &&visit) const {
     if (size_ == 0) return 0;
     const Probe p = probe(pos, fp);
+#if defined(__GNUC__)
+    // Both buckets load together, rather than the second only after the
+    // first one's candidates were checked (misses of their own).
+    __builtin_prefetch(&buckets_[p.second]);
+#endif
     for (int k = 0; k < 2; ++k) {
       const size_t b = k == 0 ? p.first : p.second;
       if (k == 1 && b == p.first) break;
