@@ -110,22 +110,33 @@ namespace {
 // So the cells at i + 1 and i + 2 are read ahead, before the swaps of the
 // steps before them, and corrected in registers when a swap hits them (its
 // j is i + 1 or i + 2): a0 and a1 always hold s[i + 1], s[i + 2].
+//
+// What is left between one step and the next is j: the next j is j + a0,
+// and a0 is known only once this step's j was compared with i + 1. Both
+// sums, j + s[i] and j + s[i + 2] before the swap, are formed beside the
+// compare, which then only picks one; j and i run unmasked (they matter mod
+// 256, compared by their low bytes, masked where they address a cell), so
+// no mask lies on that path either. Here j is always the next step's.
 template <typename Cell>
 void run(Cell *s, uint32_t &i_ref, uint32_t &j_ref, const uint8_t *in, uint8_t *out, size_t n) {
-  uint32_t i = i_ref, j = j_ref;
+  uint32_t i = i_ref;
   uint32_t a0 = s[(i + 1) & 0xff], a1 = s[(i + 2) & 0xff];
+  uint32_t j = j_ref + a0;
   // One keystream byte: the state's next swap and the byte it selects.
   auto next = [s, &i, &j, &a0, &a1]() -> uint64_t {
-    i = (i + 1) & 0xff;
+    i = i + 1;
     const uint32_t si = a0;
-    j = (j + si) & 0xff;
-    const uint32_t sj = s[j];
-    uint32_t a2 = s[(i + 2) & 0xff];
-    s[i] = static_cast<Cell>(sj);
-    s[j] = static_cast<Cell>(si);
-    const uint32_t ahead = (j - i) & 0xff;
-    a0 = ahead == 1 ? si : a1;
-    a1 = ahead == 2 ? si : a2;
+    const uint32_t jm = j & 0xff;
+    const uint32_t sj = s[jm];
+    const uint32_t a2 = s[(i + 2) & 0xff];
+    s[i & 0xff] = static_cast<Cell>(sj);
+    s[jm] = static_cast<Cell>(si);
+    const bool hits_next = static_cast<uint8_t>(j) == static_cast<uint8_t>(i + 1);
+    const bool hits_after = static_cast<uint8_t>(j) == static_cast<uint8_t>(i + 2);
+    const uint32_t j_if_hit = j + si, j_else = j + a1;
+    a0 = hits_next ? si : a1;
+    a1 = hits_after ? si : a2;
+    j = hits_next ? j_if_hit : j_else;
     return s[(si + sj) & 0xff];
   };
   size_t k = 0;
@@ -145,8 +156,8 @@ void run(Cell *s, uint32_t &i_ref, uint32_t &j_ref, const uint8_t *in, uint8_t *
     }
   }
   for (; k < n; ++k) out[k] = static_cast<uint8_t>(in[k] ^ next());
-  i_ref = i;
-  j_ref = j;
+  i_ref = i & 0xff;
+  j_ref = (j - a0) & 0xff;  // this step's j, as the state keeps it
 }
 
 }  // namespace
