@@ -1,6 +1,16 @@
 // The primitives over OpenSSL's libcrypto (3.0 or later).
 #include "crypto/primitives.h"
 
+// SHA-256 goes through libcrypto's own SHA256_* functions where the library
+// still has them (3.0 deprecates them in favour of EVP without removing
+// them): see hmac_sha256 below.
+#define OPENSSL_SUPPRESS_DEPRECATED
+#include <openssl/opensslconf.h>
+#if !defined(OPENSSL_NO_DEPRECATED_3_0)
+#define SC_SHA256_STATE 1
+#include <openssl/sha.h>
+#endif
+
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -43,10 +53,12 @@ const EVP_CIPHER *aead_cipher() {
   return cipher;
 }
 
+#if !SC_SHA256_STATE
 const EVP_MD *sha256_md() {
   static EVP_MD *const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
   return md;
 }
+#endif
 
 // Objects a thread makes once and keeps: looking an algorithm up by its
 // name, as the library's one-shot calls do each time, costs more than the
@@ -54,12 +66,15 @@ const EVP_MD *sha256_md() {
 class ThreadObjects {
  public:
   ~ThreadObjects() {
+#if !SC_SHA256_STATE
     EVP_MD_CTX_free(digest_);  // wipes its state
+#endif
     EVP_PKEY_CTX_free(x25519_);
     EVP_PKEY_free(base_point_);
     EVP_PKEY_free(peer_);
   }
 
+#if !SC_SHA256_STATE
   // SHA-256 of a || b || c on the thread's digest context: a context kept
   // and started again costs a third less per hash than a new one, which
   // for the two-block inputs of a handshake is most of the difference.
@@ -79,6 +94,8 @@ class ThreadObjects {
   void wipe_digest() {
     if (digest_) EVP_DigestInit_ex2(digest_, sha256_md(), nullptr);
   }
+
+#endif
 
   // An X25519 public key object, or null if the library failed.
   EVP_PKEY *public_key(const uint8_t pub[kDhSize]) {
@@ -139,7 +156,9 @@ class ThreadObjects {
     return key;
   }
 
+#if !SC_SHA256_STATE
   EVP_MD_CTX *digest_ = nullptr;
+#endif
   EVP_PKEY_CTX *x25519_ = nullptr;
   EVP_PKEY *base_point_ = nullptr;
   EVP_PKEY *peer_ = nullptr;
@@ -147,24 +166,98 @@ class ThreadObjects {
 
 thread_local ThreadObjects t_objects;
 
-// HMAC-SHA-256 (RFC 2104) of a || b under a key of kHashSize bytes, shorter
-// than SHA-256's block, so used as it is, padded with zeros. Written over
-// the digest rather than through libcrypto's HMAC, which copies digest
-// contexts for every computation (an allocation each): an HKDF costs about
-// two thirds of what it did.
+// HMAC-SHA-256 (RFC 2104) under a key of kHashSize bytes, shorter than
+// SHA-256's block, so used as it is, padded with zeros. A handshake makes
+// several MACs under one key (HKDF's expansion), so the key is taken once.
+//
+// With SHA256_* the state is a plain structure: the hashes of the two
+// padded key blocks are made once per key and copied for each MAC, and no
+// call goes through EVP's dispatch. Measured on an AMD EPYC (Zen 5): an
+// HKDF of two outputs 0.61 us against 1.10 through an EVP digest context,
+// itself two thirds of what libcrypto's HMAC cost (it copies digest contexts
+// for every computation, an allocation each). Without them (a libcrypto
+// built without its deprecated functions, or a build that defines
+// OPENSSL_NO_DEPRECATED), the MAC runs over the thread's EVP digest context.
 constexpr size_t kHashBlockSize = 64;
 
-bool hmac_sha256(const uint8_t key[kHashSize], const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len,
-                 uint8_t out[kHashSize]) {
-  uint8_t pad[kHashBlockSize], inner[kHashSize];
-  for (size_t i = 0; i < kHashBlockSize; ++i) pad[i] = static_cast<uint8_t>((i < kHashSize ? key[i] : 0) ^ 0x36);
-  bool ok = t_objects.digest(pad, sizeof pad, a, a_len, b, b_len, inner);
-  for (size_t i = 0; i < kHashBlockSize; ++i) pad[i] = static_cast<uint8_t>((i < kHashSize ? key[i] : 0) ^ 0x5c);
-  ok = ok && t_objects.digest(pad, sizeof pad, inner, sizeof inner, nullptr, 0, out);
-  cleanse(pad, sizeof pad);
-  cleanse(inner, sizeof inner);
+void pad_key(const uint8_t key[kHashSize], uint8_t with, uint8_t pad[kHashBlockSize]) {
+  for (size_t i = 0; i < kHashBlockSize; ++i) pad[i] = static_cast<uint8_t>((i < kHashSize ? key[i] : 0) ^ with);
+}
+
+#if SC_SHA256_STATE
+class HmacSha256 {
+ public:
+  explicit HmacSha256(const uint8_t key[kHashSize]) {
+    uint8_t pad[kHashBlockSize];
+    pad_key(key, 0x36, pad);
+    ok_ = SHA256_Init(&inner_) == 1 && SHA256_Update(&inner_, pad, sizeof pad) == 1;
+    pad_key(key, 0x5c, pad);
+    ok_ = ok_ && SHA256_Init(&outer_) == 1 && SHA256_Update(&outer_, pad, sizeof pad) == 1;
+    cleanse(pad, sizeof pad);
+  }
+  ~HmacSha256() {
+    cleanse(&inner_, sizeof inner_);
+    cleanse(&outer_, sizeof outer_);
+  }
+  HmacSha256(const HmacSha256 &) = delete;
+  HmacSha256 &operator=(const HmacSha256 &) = delete;
+
+  // The MAC of a || b.
+  bool mac(const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len, uint8_t out[kHashSize]) const {
+    SHA256_CTX c = inner_;
+    uint8_t inner[kHashSize];
+    bool ok = ok_ && (a_len == 0 || SHA256_Update(&c, a, a_len) == 1) &&
+              (b_len == 0 || SHA256_Update(&c, b, b_len) == 1) && SHA256_Final(inner, &c) == 1;
+    c = outer_;
+    ok = ok && SHA256_Update(&c, inner, sizeof inner) == 1 && SHA256_Final(out, &c) == 1;
+    cleanse(&c, sizeof c);
+    cleanse(inner, sizeof inner);
+    return ok;
+  }
+
+ private:
+  SHA256_CTX inner_, outer_;  // after the key's padded block, 0x36 and 0x5c
+  bool ok_ = false;
+};
+
+bool sha256_of(const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len, uint8_t out[kHashSize]) {
+  SHA256_CTX c;
+  const bool ok = SHA256_Init(&c) == 1 && (a_len == 0 || SHA256_Update(&c, a, a_len) == 1) &&
+                  (b_len == 0 || SHA256_Update(&c, b, b_len) == 1) && SHA256_Final(out, &c) == 1;
+  cleanse(&c, sizeof c);
   return ok;
 }
+
+void wipe_hash_state() {}  // each state above is wiped where it was used
+#else
+class HmacSha256 {
+ public:
+  explicit HmacSha256(const uint8_t key[kHashSize]) { std::memcpy(key_, key, kHashSize); }
+  ~HmacSha256() { cleanse(key_, sizeof key_); }
+  HmacSha256(const HmacSha256 &) = delete;
+  HmacSha256 &operator=(const HmacSha256 &) = delete;
+
+  bool mac(const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len, uint8_t out[kHashSize]) const {
+    uint8_t pad[kHashBlockSize], inner[kHashSize];
+    pad_key(key_, 0x36, pad);
+    bool ok = t_objects.digest(pad, sizeof pad, a, a_len, b, b_len, inner);
+    pad_key(key_, 0x5c, pad);
+    ok = ok && t_objects.digest(pad, sizeof pad, inner, sizeof inner, nullptr, 0, out);
+    cleanse(pad, sizeof pad);
+    cleanse(inner, sizeof inner);
+    return ok;
+  }
+
+ private:
+  uint8_t key_[kHashSize];
+};
+
+bool sha256_of(const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len, uint8_t out[kHashSize]) {
+  return t_objects.digest(a, a_len, b, b_len, nullptr, 0, out);
+}
+
+void wipe_hash_state() { t_objects.wipe_digest(); }
+#endif
 
 }  // namespace
 
@@ -256,7 +349,7 @@ bool x25519(const uint8_t priv[kDhSize], const uint8_t peer[kDhSize], uint8_t ou
 
 void sha256(const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len, uint8_t out[kHashSize]) {
   // Hashing fails only when the library cannot allocate: callers cannot go on.
-  if (!t_objects.digest(a, a_len, b, b_len, nullptr, 0, out)) std::memset(out, 0, kHashSize);
+  if (!sha256_of(a, a_len, b, b_len, out)) std::memset(out, 0, kHashSize);
 }
 
 bool hkdf_sha256(const uint8_t salt[kHashSize], const uint8_t *ikm, size_t n, uint8_t out1[kHashSize],
@@ -265,11 +358,14 @@ bool hkdf_sha256(const uint8_t salt[kHashSize], const uint8_t *ikm, size_t n, ui
   // and so on.
   uint8_t prk[kHashSize];
   const uint8_t one = 1, two = 2, three = 3;
-  const bool ok = hmac_sha256(salt, ikm, n, nullptr, 0, prk) && hmac_sha256(prk, &one, 1, nullptr, 0, out1) &&
-                  hmac_sha256(prk, out1, kHashSize, &two, 1, out2) &&
-                  (!out3 || hmac_sha256(prk, out2, kHashSize, &three, 1, out3));
+  bool ok = HmacSha256(salt).mac(ikm, n, nullptr, 0, prk);
+  if (ok) {
+    const HmacSha256 expand(prk);
+    ok = expand.mac(&one, 1, nullptr, 0, out1) && expand.mac(out1, kHashSize, &two, 1, out2) &&
+         (!out3 || expand.mac(out2, kHashSize, &three, 1, out3));
+  }
   cleanse(prk, sizeof prk);
-  t_objects.wipe_digest();
+  wipe_hash_state();
   if (!ok) {
     cleanse(out1, kHashSize);
     cleanse(out2, kHashSize);
