@@ -155,13 +155,14 @@ class FingerprintIndex {
     return i;
 #endif
   }
-  // Ways set in a mask of kWays bits, added in pairs, fours, then all
-  // (without a population-count instruction, __builtin_popcount is a call).
   static unsigned ways_in(unsigned mask) {
-    static_assert(kWays == 8, "the count below adds 8 bits");
-    mask = mask - ((mask >> 1) & 0x55u);
-    mask = (mask & 0x33u) + ((mask >> 2) & 0x33u);
-    return (mask + (mask >> 4)) & 0x0fu;
+#if defined(__GNUC__)
+    return static_cast<unsigned>(__builtin_popcount(mask));
+#else
+    unsigned n = 0;
+    for (; mask != 0; mask &= mask - 1) ++n;
+    return n;
+#endif
   }
   // An entry no bucket had room for, with one of its two buckets.
   struct Stashed {
