@@ -104,20 +104,7 @@ void FingerprintIndex::insert(uint64_t pos, uint32_t fp, int id) {
   const Probe p = probe(pos, fp);
   uint32_t entry = p.tag << kIdBits | (static_cast<uint32_t>(id) & kIdMask);
   ++size_;
-  // Into the emptier of its two buckets: filled first-choice-first, a
-  // table 77% full had a quarter of the first buckets full and 6.5% of the
-  // inserts finding both full, each then displacing entries into buckets
-  // nobody had fetched (0.094 displacements per insert); balanced, 1.3%
-  // and 0.015.
-  Bucket &first = buckets_[p.first], &second = buckets_[p.second];
-  const unsigned room_first = first.equal(0), room_second = second.equal(0);
-  if (room_first | room_second) {
-    if (ways_in(room_first) >= ways_in(room_second))
-      first.entry[lowest_way(room_first)] = entry;
-    else
-      second.entry[lowest_way(room_second)] = entry;
-    return;
-  }
+  if (put(p.first, entry) || put(p.second, entry)) return;
   // Both full: displace an entry to its other bucket, and so on.
   size_t b = (kick_ & 1) ? p.first : p.second;
   for (int n = 0; n < kMaxKicks; ++n) {

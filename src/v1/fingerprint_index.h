@@ -155,15 +155,6 @@ class FingerprintIndex {
     return i;
 #endif
   }
-  static unsigned ways_in(unsigned mask) {
-#if defined(__GNUC__)
-    return static_cast<unsigned>(__builtin_popcount(mask));
-#else
-    unsigned n = 0;
-    for (; mask != 0; mask &= mask - 1) ++n;
-    return n;
-#endif
-  }
   // An entry no bucket had room for, with one of its two buckets.
   struct Stashed {
     size_t bucket;
