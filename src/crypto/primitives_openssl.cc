@@ -3,7 +3,7 @@
 
 // SHA-256 goes through libcrypto's own SHA256_* functions where the library
 // still has them (3.0 deprecates them in favour of EVP without removing
-// them): see hmac_sha256 below.
+// them): see HmacSha256 below.
 #define OPENSSL_SUPPRESS_DEPRECATED
 #include <openssl/opensslconf.h>
 #if !defined(OPENSSL_NO_DEPRECATED_3_0)

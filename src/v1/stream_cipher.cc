@@ -111,12 +111,13 @@ namespace {
 // steps before them, and corrected in registers when a swap hits them (its
 // j is i + 1 or i + 2): a0 and a1 always hold s[i + 1], s[i + 2].
 //
-// What is left between one step and the next is j: the next j is j + a0,
-// and a0 is known only once this step's j was compared with i + 1. Both
-// sums, j + s[i] and j + s[i + 2] before the swap, are formed beside the
-// compare, which then only picks one; j and i run unmasked (they matter mod
-// 256, compared by their low bytes, masked where they address a cell), so
-// no mask lies on that path either. Here j is always the next step's.
+// What is left between one step and the next is j: the next j is j plus
+// the new s[i + 1], which is known only once this step's j was compared
+// with i + 1 (s[i] if the swap moved it there, else s[i + 1] as it was).
+// Both sums are formed beside the compare, which then only picks one; j and
+// i run unmasked (they matter mod 256, compared by their low bytes, masked
+// where they address a cell), so no mask lies on that path either. Here j
+// is always the next step's.
 template <typename Cell>
 void run(Cell *s, uint32_t &i_ref, uint32_t &j_ref, const uint8_t *in, uint8_t *out, size_t n) {
   uint32_t i = i_ref;
