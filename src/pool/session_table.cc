@@ -133,6 +133,7 @@ int SessionTable::take_slot(Session &s) {
   HotRecord &h = hot_[static_cast<size_t>(s.slot)];
   h = HotRecord{};
   h.id = s.id;
+  older_[static_cast<size_t>(s.slot)] = s.v1.get();  // for the slot's life: a session's v1 state never changes
   sync(s);
   return s.slot;
 }
@@ -157,10 +158,7 @@ void SessionTable::sync(const Session &s) {
   h.received = s.received;
   h.sent = s.sent();
   h.held = static_cast<uint32_t>(s.out.held());
-  if (s.v1 && s.v1->boundaries.size()) {
-    h.newest = s.v1->boundaries[s.v1->boundaries.size() - 1];
-    older_[static_cast<size_t>(s.slot)] = s.v1.get();
-  }
+  if (s.v1 && s.v1->boundaries.size()) h.newest = s.v1->boundaries[s.v1->boundaries.size() - 1];
 }
 
 void SessionTable::record_boundary(Session &s) {
