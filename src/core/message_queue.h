@@ -115,6 +115,9 @@ inline void grow_for(std::vector<uint8_t> &v, size_t extra) {
 struct OutMessage {
   int fd = -1;         // the pool's socket (the client has one socket: -1)
   bool close = false;  // the pool asks the application to close fd
+  // The pool counted it in its socket's messages waiting to be polled (a
+  // close always is).
+  bool counted = false;
   std::vector<uint8_t> bytes;
   // The session whose stream these bytes carry (0: handshake bytes only),
   // and its position after them: polling hands the stream out that far.

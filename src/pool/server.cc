@@ -143,7 +143,10 @@ std::vector<uint8_t> &Server::out_buffer(int fd) {
   bool created = false;
   std::vector<uint8_t> &bytes = queue_.output_for(fd, &created);
   if (created) {
-    if (Socket *sock = sockets_.find(fd)) ++sock->queued_out;
+    if (Socket *sock = sockets_.find(fd)) {
+      ++sock->queued_out;
+      queue_.last_output().counted = true;
+    }
   }
   return bytes;
 }
@@ -244,7 +247,8 @@ Server::Message Server::poll(bool with_events) {
   if (!pending_writes_.empty()) flush_v2_writes();
 #endif
   return queue_.poll(with_events, [this](const OutMessage &o, bool handed_out) {
-    Socket *sock = sockets_.find(o.fd);
+    // A close is always counted.
+    Socket *sock = o.counted || o.close ? sockets_.find(o.fd) : nullptr;
     if (sock && sock->queued_out > 0) --sock->queued_out;
     if (!handed_out) return;
     // Once the close is handed out the pool forgets the fd.
@@ -612,7 +616,7 @@ void Server::send(int id, const uint8_t *data, size_t n) {
   }
 #endif
   scratch_.clear();
-  std::vector<uint8_t> &out = s->attached() ? out_buffer(s->fd) : scratch_;
+  std::vector<uint8_t> &out = s->attached() ? stream_buffer(s->fd) : scratch_;
   const size_t at = out.size();
   out.resize(at + n);
   uint8_t *cipher_out = out.data() + at;
@@ -627,7 +631,8 @@ void Server::send(int id, const uint8_t *data, size_t n) {
     } held_count{counters_.bytes_held, s->out, s->out.held()};
     // Encrypt in pieces that end on 256-byte boundaries of the stream, where
     // both fingerprints are recorded; recording a boundary starts fetching
-    // its index buckets, which arrive while the next piece is ciphered. A
+    // its index buckets, and each piece starts fetching where the next one
+    // goes in the resend ring: both arrive while the piece is ciphered. A
     // long message goes through the cipher's wide state, written back when
     // it ends, also when an append below throws.
     SessionV1 &v1 = *s->v1;
@@ -637,6 +642,7 @@ void Server::send(int id, const uint8_t *data, size_t n) {
         const uint64_t pos = s->sent();
         const size_t room = static_cast<size_t>(kBoundary - pos % kBoundary);
         const size_t chunk = std::min(room, n - done);
+        s->out.resend().prefetch_for_append(chunk, std::min<size_t>(kBoundary, n - done - chunk));
         cipher.apply(data + done, cipher_out + done, chunk, &v1.fp_plain, &v1.fp_cipher);
         s->out.resend().append(cipher_out + done, chunk);
         done += chunk;

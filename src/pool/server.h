@@ -189,7 +189,13 @@ class Server {
   // Closes a socket still in the handshake, and says why.
   void refuse(int fd, Reason why);
   void purge_output(int fd);
+  // Where bytes for `fd` go: the last queued message if it is for fd, or a
+  // new one, counted in the socket's queued_out.
   std::vector<uint8_t> &out_buffer(int fd);
+  // The same for a socket that carries a session, past its handshake, where
+  // the count is never read: nothing counted, so the socket table is not
+  // touched (a large pool's sockets are cold by the time a session sends).
+  std::vector<uint8_t> &stream_buffer(int fd) { return queue_.output_for(fd, nullptr); }
   // The last message queued carries session `s`'s stream up to its end.
   void mark_stream_end(const Session &s);
   void emit(const PoolEvent &e);

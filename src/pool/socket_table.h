@@ -23,7 +23,9 @@ enum class SocketKind : uint8_t { kHandshake, kAttached, kClosing };
 
 struct Socket {
   SocketKind kind = SocketKind::kHandshake;
-  uint32_t queued_out = 0;  // OUT messages for this fd not yet polled
+  // OUT messages for this fd not yet polled: counted while they matter, in
+  // the handshake (and the close); a session's stream is not counted.
+  uint32_t queued_out = 0;
   int session_id = 0;       // kAttached
   uint64_t started_ms = 0;  // when the pool learned of the socket
   v1::ServerHandshake hs;   // kHandshake
