@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <memory>
 
+#include "base/prefetch.h"
+
 namespace sc {
 
 // The one rule for what can be sent again: a position between the first byte
@@ -41,24 +43,19 @@ class ResendBuffer {
     size_t second_size = 0;
   };
   void append(const uint8_t *data, size_t n);
-  // Starts loading, for writing, the storage where the bytes at positions
+  // Starts loading the storage where the bytes at positions
   // end() + ahead .. end() + ahead + n will go, if it is allocated already.
   // A large pool's rings are cold by the time a session sends again: each
   // piece of a long send is written where the previous one asked for it.
   void prefetch_for_append(size_t ahead, size_t n) const {
-#if defined(__GNUC__)
     if (capacity_ == 0 || n == 0 || n > capacity_) return;
     const size_t first = offset_of(end_ + ahead);
     const auto line = [&](size_t k) {
       const size_t at = first + k;
-      __builtin_prefetch(data_.get() + (at < capacity_ ? at : at - capacity_), 1);
+      prefetch(data_.get() + (at < capacity_ ? at : at - capacity_));
     };
-    for (size_t k = 0; k < n; k += kLine) line(k);
+    for (size_t k = 0; k < n; k += kCacheLine) line(k);
     line(n - 1);
-#else
-    (void)ahead;
-    (void)n;
-#endif
   }
 
   // The held bytes from position `from` to end(); requires holds_from(from).
@@ -68,7 +65,6 @@ class ResendBuffer {
   void reset(size_t window);
 
  private:
-  static constexpr size_t kLine = 64;  // bytes a prefetch loads
   void grow_for(size_t extra);
   size_t offset_of(uint64_t pos) const { return static_cast<size_t>(pos % capacity_); }
 

@@ -12,6 +12,7 @@
 #include <new>
 
 #include "base/config.h"
+#include "base/prefetch.h"
 #include "core/message_queue.h"
 #include "core/send_state.h"
 #include "v1/stream_cipher.h"
@@ -60,18 +61,14 @@ class BoundaryRing {
   // Starts loading the `n` oldest entries and the `n` slots after the
   // newest.
   void prefetch(size_t n) const {
-#if defined(__GNUC__)
     if (cap_ == 0) return;
-    constexpr size_t kPerLine = 64 / sizeof(Boundary);
+    constexpr size_t kPerLine = kCacheLine / sizeof(Boundary);
     const size_t last = std::min<size_t>(n, cap_);
     for (size_t k = 0; k < last + kPerLine; k += kPerLine) {
       const size_t at = std::min(k, last - 1);
-      __builtin_prefetch(&items_[(head_ + at) % cap_]);
-      __builtin_prefetch(&items_[(head_ + count_ + at) % cap_]);
+      sc::prefetch(&items_[(head_ + at) % cap_]);
+      sc::prefetch(&items_[(head_ + count_ + at) % cap_]);
     }
-#else
-    (void)n;
-#endif
   }
   // After a send larger than the window: back to what the window needs.
   // Without memory for the smaller ring, the larger one stays.

@@ -25,6 +25,8 @@
 #include <emmintrin.h>
 #endif
 
+#include "base/prefetch.h"
+
 namespace sc {
 
 class FingerprintIndex {
@@ -62,11 +64,9 @@ class FingerprintIndex {
   int find(uint64_t pos, uint32_t fp, Visit &&visit) const {
     if (size_ == 0) return 0;
     const Probe p = probe(pos, fp);
-#if defined(__GNUC__)
     // Both buckets load together, rather than the second only after the
     // first one's candidates were checked (misses of their own).
-    __builtin_prefetch(&buckets_[p.second]);
-#endif
+    sc::prefetch(&buckets_[p.second]);
     for (int k = 0; k < 2; ++k) {
       const size_t b = k == 0 ? p.first : p.second;
       if (k == 1 && b == p.first) break;
@@ -86,16 +86,11 @@ class FingerprintIndex {
 
   // Starts fetching the memory an operation on (pos, fp) will touch.
   void prefetch(uint64_t pos, uint32_t fp) const {
-#if defined(__GNUC__)
     if (buckets_) {
       const Probe p = probe(pos, fp);
-      __builtin_prefetch(&buckets_[p.first]);
-      __builtin_prefetch(&buckets_[p.second]);
+      sc::prefetch(&buckets_[p.first]);
+      sc::prefetch(&buckets_[p.second]);
     }
-#else
-    (void)pos;
-    (void)fp;
-#endif
   }
 
   size_t size() const { return size_; }
