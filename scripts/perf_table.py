@@ -366,7 +366,8 @@ class Report:
                             "%.2f of one session" % ratio if ratio is not None else "reference", target,
                             status(ok) if n == 10000 else "",
                             "as bulk" if n == 1 else "index updates (4 per 256 B sent, two buckets each) into a table of about 26 MB, "
-                            "each boundary's buckets fetched as it is recorded, while the next 256 bytes are ciphered"))
+                            "each boundary's buckets fetched as it is recorded and each piece's place in the resend ring "
+                            "one piece ahead, while the next 256 bytes are ciphered; the client's state, cold in its turn"))
         # The index table of a pool this large is mapped apart from malloc,
         # which the heap figure does not see: the larger of heap and resident.
         heap = self.get("BM_MemorySessionFullWindow10k", "heap_bytes")
