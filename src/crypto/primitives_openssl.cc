@@ -185,6 +185,11 @@ void pad_key(const uint8_t key[kHashSize], uint8_t with, uint8_t pad[kHashBlockS
 }
 
 #if SC_SHA256_STATE
+// Hashes a || b into c (either may be empty).
+bool update(SHA256_CTX &c, const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len) {
+  return (a_len == 0 || SHA256_Update(&c, a, a_len) == 1) && (b_len == 0 || SHA256_Update(&c, b, b_len) == 1);
+}
+
 class HmacSha256 {
  public:
   explicit HmacSha256(const uint8_t key[kHashSize]) {
@@ -206,8 +211,7 @@ class HmacSha256 {
   bool mac(const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len, uint8_t out[kHashSize]) const {
     SHA256_CTX c = inner_;
     uint8_t inner[kHashSize];
-    bool ok = ok_ && (a_len == 0 || SHA256_Update(&c, a, a_len) == 1) &&
-              (b_len == 0 || SHA256_Update(&c, b, b_len) == 1) && SHA256_Final(inner, &c) == 1;
+    bool ok = ok_ && update(c, a, a_len, b, b_len) && SHA256_Final(inner, &c) == 1;
     c = outer_;
     ok = ok && SHA256_Update(&c, inner, sizeof inner) == 1 && SHA256_Final(out, &c) == 1;
     cleanse(&c, sizeof c);
@@ -222,8 +226,7 @@ class HmacSha256 {
 
 bool sha256_of(const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len, uint8_t out[kHashSize]) {
   SHA256_CTX c;
-  const bool ok = SHA256_Init(&c) == 1 && (a_len == 0 || SHA256_Update(&c, a, a_len) == 1) &&
-                  (b_len == 0 || SHA256_Update(&c, b, b_len) == 1) && SHA256_Final(out, &c) == 1;
+  const bool ok = SHA256_Init(&c) == 1 && update(c, a, a_len, b, b_len) && SHA256_Final(out, &c) == 1;
   cleanse(&c, sizeof c);
   return ok;
 }
