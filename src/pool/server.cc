@@ -630,19 +630,21 @@ void Server::send(int id, const uint8_t *data, size_t n) {
       ~HeldCount() { total += out.held() - before; }
     } held_count{counters_.bytes_held, s->out, s->out.held()};
     // Encrypt in pieces that end on 256-byte boundaries of the stream, where
-    // both fingerprints are recorded; recording a boundary starts fetching
-    // its index buckets, and each piece starts fetching where the next one
-    // goes in the resend ring: both arrive while the piece is ciphered. A
+    // both fingerprints are recorded. In a pool whose state goes cold between
+    // a session's sends, recording a boundary starts fetching its index
+    // buckets, and each piece starts fetching where the next one goes in the
+    // resend ring: both arrive while the piece is ciphered. A
     // long message goes through the cipher's wide state, written back when
     // it ends, also when an append below throws.
     SessionV1 &v1 = *s->v1;
     sessions_.prepare_boundaries(*s, n);
+    const bool ahead = sessions_.fetches_ahead();
     auto encrypt = [&](auto &cipher) {
       for (size_t done = 0; done < n;) {
         const uint64_t pos = s->sent();
         const size_t room = static_cast<size_t>(kBoundary - pos % kBoundary);
         const size_t chunk = std::min(room, n - done);
-        s->out.resend().prefetch_for_append(chunk, std::min<size_t>(kBoundary, n - done - chunk));
+        if (ahead) s->out.resend().prefetch_for_append(chunk, std::min<size_t>(kBoundary, n - done - chunk));
         cipher.apply(data + done, cipher_out + done, chunk, &v1.fp_plain, &v1.fp_cipher);
         s->out.resend().append(cipher_out + done, chunk);
         done += chunk;

@@ -166,7 +166,7 @@ void SessionTable::record_boundary(Session &s) {
   // The buckets of this boundary's index updates start loading now, while
   // the caller ciphers the next 256 bytes; index_recorded() finds them in
   // the caches.
-  const bool fetch = index_.memory_bytes() >= kFetchFromBytes;
+  const bool fetch = fetches_ahead();
   if (v1.boundaries.full()) {
     const uint64_t begin = s.out.resend().begin();
     if (v1.first_boundary < begin - begin % kBoundary) {
@@ -187,7 +187,7 @@ void SessionTable::record_boundary(Session &s) {
 }
 
 void SessionTable::prepare_boundaries(const Session &s, size_t n) const {
-  if (index_.memory_bytes() >= kFetchFromBytes) s.v1->boundaries.prefetch(n / kBoundary + 1);
+  if (fetches_ahead()) s.v1->boundaries.prefetch(n / kBoundary + 1);
 }
 
 void SessionTable::prefetch(uint64_t pos, const Boundary &b) const {

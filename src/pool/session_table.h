@@ -64,6 +64,11 @@ class SessionTable {
   // leave) and write (the slots after the newest), cold in a large pool by
   // the time the session sends again.
   void prepare_boundaries(const Session &s, size_t n) const;
+  // Whether the pool is large enough for its sessions' state (index buckets,
+  // rings) to be cold by the time a session sends again, and so worth
+  // fetching ahead. Below that it sits in the caches, where fetching ahead
+  // is work for nothing (for the index, every key hashed a second time).
+  bool fetches_ahead() const { return index_.memory_bytes() >= kFetchFromBytes; }
   // Indexes the boundaries recorded since the last call, then forgets those
   // no reuse request can name any more: all of one send's index updates
   // together, in memory record_boundary() started fetching, rather than one
@@ -144,8 +149,8 @@ class SessionTable {
   void unindex(uint64_t pos, const Boundary &b, int slot);
   // Starts loading the index buckets of both forms of b at pos.
   void prefetch(uint64_t pos, const Boundary &b) const;
-  // A table that fits in the caches is not worth fetching ahead: that would
-  // hash every key a second time for nothing.
+
+  // The index's size from which fetches_ahead() holds.
   static constexpr size_t kFetchFromBytes = size_t{1} << 20;
 
   std::unordered_map<int, std::unique_ptr<Session>> sessions_;
